@@ -1,0 +1,89 @@
+"""Shared fixtures: a real server on a free loopback port, and clients that talk to it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from urllib.parse import urlencode
+
+import pytest
+
+from talkex_widget.client import RoomClient, Socket
+from talkex_widget.server import ServerConfig, TalkexServer
+
+from .helpers import RawSocket
+
+TOKEN = "test-token"
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[TalkexServer]:
+    """A Talkex server in this test's event loop, memory backends, token ``TOKEN``."""
+    srv = TalkexServer(ServerConfig(port=0, token=TOKEN))
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+def base_url(srv: TalkexServer) -> str:
+    return f"http://127.0.0.1:{srv.port}/"
+
+
+Connect = Callable[..., Awaitable[Socket]]
+
+
+@pytest.fixture
+async def connect(server: TalkexServer) -> AsyncIterator[Connect]:
+    """``await connect("alice")`` -> a connected :class:`Socket`; all closed after the test."""
+    sockets: list[Socket] = []
+
+    async def _connect(nickname: str, token: str = TOKEN, **kwargs: object) -> Socket:
+        sock = Socket(base_url(server), {"nickname": nickname, "token": token}, **kwargs)
+        await sock.connect()
+        sockets.append(sock)
+        return sock
+
+    yield _connect
+    for sock in sockets:
+        with contextlib.suppress(Exception):
+            await sock.disconnect()
+
+
+JoinRoom = Callable[..., Awaitable[RoomClient]]
+
+
+@pytest.fixture
+async def join_room(connect: Connect) -> JoinRoom:
+    """``await join_room("alice", "lobby")`` -> a joined :class:`RoomClient`."""
+
+    async def _join(nickname: str, room: str = "lobby", **kwargs: object) -> RoomClient:
+        client = RoomClient(await connect(nickname, **kwargs), room)
+        await client.join()
+        return client
+
+    return _join
+
+
+Raw = Callable[..., Awaitable[RawSocket]]
+
+
+def ws_url(srv: TalkexServer, **params: str) -> str:
+    query = {"vsn": "2.0.0", "token": TOKEN, **params}
+    return f"ws://127.0.0.1:{srv.port}/socket/websocket?{urlencode(query)}"
+
+
+@pytest.fixture
+async def raw(server: TalkexServer) -> AsyncIterator[Raw]:
+    """``await raw("alice")`` -> a :class:`RawSocket` for frame-exact tests."""
+    opened: list[RawSocket] = []
+
+    async def _raw(nickname: str = "alice", **params: str) -> RawSocket:
+        sock = await RawSocket.open(ws_url(server, nickname=nickname, **params))
+        opened.append(sock)
+        return sock
+
+    yield _raw
+    for sock in opened:
+        sock.close()

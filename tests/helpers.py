@@ -1,0 +1,77 @@
+"""Waiting helpers: tests wait on conditions, never on fixed sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+
+async def eventually(condition: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:
+    """Poll ``condition`` until it is truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if condition():
+                return
+        except (KeyError, IndexError):
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+        await asyncio.sleep(0.01)
+
+
+class RawSocket:
+    """A bare WebSocket speaking frames by hand, for exact protocol assertions."""
+
+    def __init__(self, conn: WebSocketClientConnection) -> None:
+        self.conn = conn
+        self.received: list[list[Any]] = []
+
+    @classmethod
+    async def open(cls, url: str, **headers: str) -> RawSocket:
+        conn = await websocket_connect(HTTPRequest(url, headers=headers or None))
+        return cls(conn)
+
+    def send(self, frame: list[Any] | str | bytes) -> None:
+        text = frame if isinstance(frame, (str, bytes)) else json.dumps(frame)
+        self.conn.write_message(text, binary=isinstance(text, bytes))
+
+    async def recv(self, timeout: float = 5.0) -> list[Any] | None:
+        """The next frame, or ``None`` when the server closed the socket."""
+        data = await asyncio.wait_for(self.conn.read_message(), timeout)
+        if data is None:
+            return None
+        frame = json.loads(data)
+        self.received.append(frame)
+        return frame
+
+    async def until(self, match: Callable[[list[Any]], bool], timeout: float = 5.0) -> list[Any]:
+        """Read frames until one matches; earlier ones stay in ``received``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = await self.recv(max(0.01, deadline - time.monotonic()))
+            if frame is None:
+                raise AssertionError("socket closed while waiting")
+            if match(frame):
+                return frame
+
+    async def reply_to(self, ref: str, timeout: float = 5.0) -> dict[str, Any]:
+        frame = await self.until(lambda f: f[3] == "phx_reply" and f[1] == ref, timeout)
+        return frame[4]
+
+    async def nothing(self, within: float = 0.3) -> None:
+        """Assert no frame arrives within ``within`` seconds."""
+        try:
+            frame = await self.recv(within)
+        except asyncio.TimeoutError:
+            return
+        raise AssertionError(f"unexpected frame {frame}")
+
+    def close(self) -> None:
+        self.conn.close()
