@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="access token (default: random, printed in the start-up URL; "
         "'' turns auth off, loopback hosts only; env TALKEX_TOKEN)",
     )
+    _add_db_option(serve)
     serve.add_argument(
         "--allow-origin",
         action="append",
@@ -70,7 +72,50 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["debug", "info", "warning", "error"],
         help="logging verbosity (default: info)",
     )
+
+    export = commands.add_parser(
+        "export",
+        help="write a room's transcript",
+        description="Write every message of ROOM, oldest first, from the history store.",
+    )
+    export.add_argument("room", metavar="ROOM", help="room name, e.g. lobby")
+    export.add_argument(
+        "--format",
+        choices=["markdown", "json"],
+        default="markdown",
+        help="transcript format (default: markdown)",
+    )
+    export.add_argument(
+        "--output", "-o", metavar="FILE", help="write to FILE instead of standard output"
+    )
+    _add_db_option(export)
     return parser
+
+
+def default_db_url() -> str:
+    from platformdirs import user_data_dir
+
+    return "sqlite:///" + str(Path(user_data_dir("talkex", appauthor=False)) / "talkex.db")
+
+
+def db_url(value: str) -> str:
+    """``--db`` accepts a store URL, ``memory``, or a plain file path."""
+    if "://" in value:
+        return value
+    if value == "memory":
+        return "memory://"
+    return "sqlite:///" + str(Path(value).expanduser().resolve())
+
+
+def _add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        type=db_url,
+        default=os.environ.get("TALKEX_DB"),
+        metavar="URL|PATH",
+        help="history store: a SQLite file path, sqlite:///PATH, or 'memory' "
+        "(default: talkex.db in the user data dir; env TALKEX_DB)",
+    )
 
 
 def _port(text: str) -> int:
@@ -92,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "serve":
         return _serve(parser, args)
+    if args.command == "export":
+        return asyncio.run(_export(args))
     parser.error(f"unknown command {args.command}")  # unreachable: argparse checks choices
     return 2
 
@@ -100,6 +147,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from .server import ServerConfig
 
     config = ServerConfig(
+        db=args.db or default_db_url(),
         host=args.host,
         port=args.port,
         allow_origins=tuple(args.allow_origin),
@@ -115,15 +163,20 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 async def _run(config: ServerConfig) -> int:
+    from .history import HistoryError
     from .server import TalkexServer
 
     server = TalkexServer(config)
     try:
         await server.start()
+    except HistoryError as exc:
+        print(f"talkex: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(
             f"talkex: cannot listen on {config.host}:{config.port}: {exc.strerror}", file=sys.stderr
         )
+        await server.service.close()
         return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -133,4 +186,32 @@ async def _run(config: ServerConfig) -> int:
     await stop.wait()
     print("talkex: shutting down", flush=True)
     await server.stop()
+    return 0
+
+
+async def _export(args: argparse.Namespace) -> int:
+    from .history import HistoryError, from_url
+    from .transcript import render
+
+    store = from_url(args.db or default_db_url())
+    try:
+        await store.start()
+        messages = []
+        after = 0
+        while True:
+            page, more = await store.after(args.room, after, 500)
+            messages.extend(page)
+            if not more or not page:
+                break
+            after = page[-1].id
+    except HistoryError as exc:
+        print(f"talkex: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await store.close()
+    text = render(args.room, messages, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -48,6 +49,8 @@ def test_bad_options_exit_2_with_a_clear_message(args: list[str], message: str) 
 
 
 async def start_serve(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    if "--db" not in args:
+        args = (*args, "--db", "memory")  # never the user's real history
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -96,3 +99,65 @@ async def test_sigint_also_exits_cleanly() -> None:
     proc, _url = await start_serve("--token", "")
     proc.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(proc.wait(), 15) == 0
+
+
+async def test_history_survives_a_restart_and_exports(tmp_path) -> None:
+    db = tmp_path / "chat.db"
+    for round_ in range(2):
+        proc, url = await start_serve("--db", str(db))
+        try:
+            base, token = url.split("?token=")
+            socket = Socket(base, {"nickname": "ada", "token": token}, reconnect=False)
+            await socket.connect()
+            room = RoomClient(socket, "lobby")
+            await room.join()
+            if round_ == 0:
+                await room.send("first *bold*")
+                await room.send("line one\nline two")
+            else:
+                # After the restart the join reply carries what was said before.
+                assert [m["body"] for m in room.ordered()] == ["first *bold*", "line one\nline two"]
+                assert await room.send("after restart") == 3
+            await socket.disconnect()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(proc.wait(), 15) == 0
+    result = talkex("export", "lobby", "--db", str(db), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["room"] == "lobby"
+    assert [m["id"] for m in data["messages"]] == [1, 2, 3]
+    out = tmp_path / "lobby.md"
+    assert talkex("export", "lobby", "--db", str(db), "-o", str(out)).returncode == 0
+    text = out.read_text()
+    assert text.startswith("# Talkex transcript: lobby")
+    assert "**ada** · " in text and "first *bold*" in text and "line one  \nline two" in text
+
+
+def test_export_of_a_corrupt_db_is_a_clear_error(tmp_path) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not a database" * 100)
+    result = talkex("export", "lobby", "--db", str(bad))
+    assert result.returncode == 1
+    assert "talkex:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_refuses_a_corrupt_db_with_a_clear_message(tmp_path) -> None:
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"not sqlite at all" * 100)
+    result = talkex("serve", "--port", "0", "--db", str(bad))
+    assert result.returncode == 1
+    assert "talkex:" in result.stderr and "Traceback" not in result.stderr
+    assert bad.read_bytes() == b"not sqlite at all" * 100  # never silently reset
+
+
+def test_serve_reports_a_port_in_use(tmp_path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = talkex("serve", "--port", port, "--db", "memory")
+    assert result.returncode == 1
+    assert "cannot listen" in result.stderr

@@ -69,7 +69,7 @@ def check_limit(limit: int) -> None:
 class HistoryStore(ABC):
     """Where a room's messages live. All methods are coroutines and never block the event loop."""
 
-    async def start(self) -> None:  # noqa: B027 - an optional hook, deliberately not abstract
+    async def start(self) -> None:  # noqa: B027 - optional hook, deliberately not abstract
         """Open resources ahead of first use, so that failures surface at server start-up.
 
         The server always awaits it. Stores that need no set-up inherit this no-op.

@@ -1,0 +1,89 @@
+"""Browser fixtures: one Debian Chromium per test session, servers on their own threads.
+
+Playwright's sync API cannot run inside an asyncio loop, so browser tests are plain sync tests
+and the Talkex server runs on a thread (the same runner the notebook kernel uses). On failure
+every open page is saved as a screenshot under ``test-artifacts/`` (printed in the report).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from talkex_widget.embedded import ServerThread
+from talkex_widget.server import ServerConfig
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("TALKEX_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TOKEN = "browser-token"
+# Without these Chromium keeps dialling Google's hosts, which this closed network refuses.
+CHROMIUM_ARGS = [
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_context(browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., object]]:  # type: ignore[no-untyped-def]
+    """``new_context()`` -> a fresh browser context (one "person"); screenshots on failure."""
+    contexts = []
+
+    def _new(**kwargs: object) -> object:
+        context = browser.new_context(**kwargs)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context
+
+    yield _new
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+        for i, context in enumerate(contexts):
+            for j, page in enumerate(context.pages):
+                path = ARTIFACTS / f"{name}-ctx{i}-page{j}.png"
+                try:
+                    page.screenshot(path=str(path), full_page=True)
+                    print(f"screenshot saved: {path}")
+                except Exception as exc:  # the page may already be gone
+                    print(f"no screenshot for {path.name}: {exc}")
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def chat_server() -> Iterator[ServerThread]:
+    """A Talkex server on its own thread and a free port, token ``TOKEN``."""
+    thread = ServerThread(ServerConfig(port=0, token=TOKEN)).start()
+    yield thread
+    thread.stop()
