@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 
 if TYPE_CHECKING:
-    from .server import ServerConfig
+    from .server import TalkexServer
 
 __all__ = ["build_parser", "main"]
 
@@ -51,6 +51,27 @@ def build_parser() -> argparse.ArgumentParser:
         "'' turns auth off, loopback hosts only; env TALKEX_TOKEN)",
     )
     _add_db_option(serve)
+    serve.add_argument(
+        "--pubsub",
+        default=os.environ.get("TALKEX_PUBSUB", "memory://"),
+        metavar="URL",
+        help="pubsub shared by several server processes: memory:// (one process, default) "
+        "or redis://HOST:PORT/DB (env TALKEX_PUBSUB)",
+    )
+    serve.add_argument(
+        "--node-name",
+        default=os.environ.get("TALKEX_NODE_NAME"),
+        metavar="NAME",
+        help="this process's name among servers on one pubsub; keep it across restarts "
+        "(default: hostname:port)",
+    )
+    serve.add_argument(
+        "--node-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="a server silent this long is considered down and its users leave (default: 30)",
+    )
     serve.add_argument(
         "--allow-origin",
         action="append",
@@ -144,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from .server import ServerConfig
+    from .server import ServerConfig, TalkexServer
 
     config = ServerConfig(
         db=args.db or default_db_url(),
@@ -152,21 +173,23 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         port=args.port,
         allow_origins=tuple(args.allow_origin),
         idle_timeout=args.idle_timeout,
+        pubsub=args.pubsub,
+        node_name=args.node_name,
+        node_timeout=args.node_timeout,
     )
     if args.token is not None:
         config.token = args.token or None
     try:
-        config.check()
+        server = TalkexServer(config)  # checks the config and the backend URLs
     except ValueError as exc:
         parser.error(str(exc))
-    return asyncio.run(_run(config))
+    return asyncio.run(_run(server))
 
 
-async def _run(config: ServerConfig) -> int:
+async def _run(server: TalkexServer) -> int:
     from .history import HistoryError
-    from .server import TalkexServer
 
-    server = TalkexServer(config)
+    config = server.config
     try:
         await server.start()
     except HistoryError as exc:
@@ -176,7 +199,6 @@ async def _run(config: ServerConfig) -> int:
         print(
             f"talkex: cannot listen on {config.host}:{config.port}: {exc.strerror}", file=sys.stderr
         )
-        await server.service.close()
         return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -26,6 +26,8 @@ __all__ = [
     "Meta",
     "PresenceTable",
     "State",
+    "empty_diff",
+    "is_empty",
     "list_presences",
     "new_ref",
     "sync_diff",
@@ -47,6 +49,10 @@ def new_ref() -> str:
 
 def empty_diff() -> Diff:
     return {"joins": {}, "leaves": {}}
+
+
+def is_empty(diff: Diff) -> bool:
+    return not diff["joins"] and not diff["leaves"]
 
 
 class PresenceTable:
@@ -102,6 +108,38 @@ class PresenceTable:
         if not metas:
             del self._entries[key]
         return {"joins": {}, "leaves": {key: {"metas": [old]}}}
+
+    def apply(self, diff: Diff) -> Diff:
+        """Apply a diff computed elsewhere (another node's); returns what actually changed.
+
+        Idempotent: a leave of a meta not held, or a join of a meta already held, changes
+        nothing and is left out of the result, so replaying a delta cannot duplicate anyone.
+        Joins are applied before leaves, in the order phoenix.js's ``syncDiff`` uses.
+        """
+        changed = empty_diff()
+        for key, presence in diff.get("joins", {}).items():
+            metas = self._entries.setdefault(key, {})
+            added = []
+            for meta in presence["metas"]:
+                if meta["phx_ref"] not in metas:
+                    metas[meta["phx_ref"]] = dict(meta)
+                    added.append(dict(meta))
+            if added:
+                changed["joins"][key] = {"metas": added}
+            elif not metas:
+                del self._entries[key]
+        for key, presence in diff.get("leaves", {}).items():
+            metas = self._entries.get(key)
+            gone = [
+                metas.pop(m["phx_ref"])
+                for m in presence["metas"]
+                if metas and m["phx_ref"] in metas
+            ]
+            if gone:
+                changed["leaves"][key] = {"metas": gone}
+            if metas is not None and not metas:
+                del self._entries[key]
+        return changed
 
     def state(self) -> State:
         """The full state as ``presence_state`` sends it (a fresh copy, safe to encode later)."""

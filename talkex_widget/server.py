@@ -11,6 +11,7 @@ import asyncio
 import hmac
 import logging
 import secrets
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,9 @@ class ServerConfig:
     idle_timeout: float = 60.0
     rules: RoomRules = field(default_factory=RoomRules)
     max_channels: int = 100
+    node_name: str | None = None
+    """This process's name among the servers sharing a pubsub (default: hostname:port)."""
+    node_timeout: float = 30.0
 
     def check(self) -> None:
         """Refuse configurations that would expose an unauthenticated chat to the network."""
@@ -285,14 +289,23 @@ def make_app(service: ChatService, config: ServerConfig) -> tornado.web.Applicat
 class TalkexServer:
     """A running server: bind, serve, and stop cleanly (sockets closed with 1001)."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        history_store: history.HistoryStore | None = None,
+        bus: pubsub.PubSub | None = None,
+    ) -> None:
+        """Backends come from the config's URLs unless given (tests share one bus this way)."""
         config.check()
         self.config = config
         self.service = ChatService(
-            history.from_url(config.db),
-            pubsub.from_url(config.pubsub),
+            history_store or history.from_url(config.db),
+            bus or pubsub.from_url(config.pubsub),
             rules=config.rules,
             max_channels=config.max_channels,
+            node=config.node_name,
+            node_timeout=config.node_timeout,
         )
         self.app = make_app(self.service, config)
         self.http: tornado.httpserver.HTTPServer | None = None
@@ -304,9 +317,17 @@ class TalkexServer:
         return self.config.url(self.port)
 
     async def start(self) -> None:
-        await self.service.start()
         sockets = tornado.netutil.bind_sockets(self.config.port, self.config.host)
         self.port = sockets[0].getsockname()[1]
+        if self.config.node_name is None:
+            # Stable across restarts of the same server, so peers replace its old presences.
+            self.service.tracker.node = f"{socket.gethostname()}:{self.port}"
+        try:
+            await self.service.start()
+        except BaseException:
+            for sock in sockets:
+                sock.close()
+            raise
         self.http = tornado.httpserver.HTTPServer(self.app, xheaders=False)
         self.http.add_sockets(sockets)
         interval = max(0.5, min(5.0, self.config.idle_timeout / 4))

@@ -8,14 +8,20 @@ The backends (history store, pubsub) are injected; nothing here knows which one 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import orjson
+
 from .channels import DEFAULT_MAX_CHANNELS, ChannelTable, Route
 from .history import HistoryStore, StoredMessage
-from .presence import PresenceTable
+from .presence import Diff, is_empty
 from .protocol import (
     Event,
     Message,
@@ -26,14 +32,26 @@ from .protocol import (
     ok_reply,
 )
 from .pubsub import PubSub
-from .rooms import DEFAULT_RULES, RoomError, RoomRules, iso_now, online_meta, room_from_topic
+from .rooms import (
+    DEFAULT_RULES,
+    TOPIC_PREFIX,
+    RoomError,
+    RoomRules,
+    iso_now,
+    online_meta,
+    room_from_topic,
+    topic_for,
+)
+from .tracker import Tracker
 
-__all__ = ["CATCH_UP_LIMIT", "ChatService", "Peer", "Session"]
+__all__ = ["CATCH_UP_LIMIT", "PRESENCE_CHANNEL", "ChatService", "Peer", "Session"]
 
 log = logging.getLogger("talkex.service")
 
 JOIN_HISTORY = 50
 """Messages a join without ``last_seen_id`` gets: enough to see what the room is about."""
+PRESENCE_CHANNEL = "talkex:presence"
+"""Pubsub channel for the trackers of all nodes: deltas, heartbeats, state syncs."""
 CATCH_UP_LIMIT = 1000
 """Missed messages a rejoin gets; past that the client is told to reset to the latest page."""
 
@@ -68,18 +86,26 @@ class Member:
 
 
 class Room:
+    """The local members of one room; presence lives in the node-wide tracker."""
+
     def __init__(self, name: str) -> None:
         self.name = name
-        self.topic = "room:" + name
+        self.topic = topic_for(name)
         self.members: dict[tuple[str, str], Member] = {}
-        self.presence = PresenceTable()
 
-    def deliver(self, _channel: str, text: str) -> None:
+    def deliver(self, text: str) -> None:
         for member in tuple(self.members.values()):
             member.deliver(text)
 
 
 class ChatService:
+    """Rooms, presence and history for the sockets of one server process (a node).
+
+    Broadcasts reach this node's members directly and the other nodes through the pubsub,
+    tagged with this node's name so nobody receives its own broadcast twice. Local delivery
+    never waits on the pubsub: if Redis goes away, rooms keep working on each node.
+    """
+
     def __init__(
         self,
         history: HistoryStore,
@@ -87,20 +113,36 @@ class ChatService:
         *,
         rules: RoomRules = DEFAULT_RULES,
         max_channels: int = DEFAULT_MAX_CHANNELS,
+        node: str | None = None,
+        node_timeout: float = 30.0,
     ) -> None:
         self.history = history
         self.pubsub = pubsub
         self.rules = rules
         self.max_channels = max_channels
+        self.node_timeout = node_timeout
+        self.tracker = Tracker(node or f"{socket.gethostname()}-{os.getpid()}")
         self.rooms: dict[str, Room] = {}
         self.sessions: set[Session] = set()
         self._tasks: set[asyncio.Future[None]] = set()
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    @property
+    def node(self) -> str:
+        return self.tracker.node
 
     async def start(self) -> None:
         await self.history.start()
         await self.pubsub.start()
+        await self.pubsub.subscribe(PRESENCE_CHANNEL, self._on_presence)
+        await self._publish(PRESENCE_CHANNEL, orjson.dumps(self.tracker.heartbeat()).decode())
+        self._heartbeat = asyncio.ensure_future(self._heartbeat_loop())
 
     async def close(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.pubsub.close()
@@ -136,7 +178,7 @@ class ChatService:
         room = self.rooms.get(room_name)
         if room is None:
             room = self.rooms[room_name] = Room(room_name)
-            await self.pubsub.subscribe(room.topic, room.deliver)
+            await self.pubsub.subscribe(room.topic, self._on_room_frame)
         member = Member(peer, room_name, join_ref, status=status)
         room.members[(peer.id, room.topic)] = member
         try:
@@ -159,14 +201,16 @@ class ChatService:
 
     async def after_join(self, member: Member) -> None:
         """Phoenix's ``:after_join``: push the state to the joiner, then track it for everyone."""
-        room = self.rooms[member.room]
-        state = Message(member.join_ref, None, room.topic, "presence_state", room.presence.state())
-        member.peer.send(encode(state))
+        topic = topic_for(member.room)
+        state = self.tracker.state(topic)
+        member.peer.send(encode(Message(member.join_ref, None, topic, "presence_state", state)))
         buffered, member.buffer = member.buffer or [], None
         for text in buffered:
             member.peer.send(text)
-        member.phx_ref, diff = room.presence.track(member.peer.nickname, online_meta(member.status))
-        await self._broadcast(room, "presence_diff", diff)
+        member.phx_ref, diff, delta = self.tracker.track(
+            topic, member.peer.nickname, online_meta(member.status)
+        )
+        await self._presence_changed(topic, diff, delta)
 
     async def leave(self, member: Member) -> None:
         room = self.rooms.get(member.room)
@@ -179,12 +223,12 @@ class ChatService:
         if room.members.get(key) is member:
             del room.members[key]
         if member.phx_ref is not None:
-            diff = room.presence.untrack(member.peer.nickname, member.phx_ref)
+            diff, delta = self.tracker.untrack(room.topic, member.peer.nickname, member.phx_ref)
             member.phx_ref = None
-            await self._broadcast(room, "presence_diff", diff)
+            await self._presence_changed(room.topic, diff, delta)
         if not room.members and self.rooms.get(room.name) is room:
             del self.rooms[room.name]
-            await self.pubsub.unsubscribe(room.topic, room.deliver)
+            await self.pubsub.unsubscribe(room.topic, self._on_room_frame)
 
     async def post(self, member: Member, payload: dict[str, Any]) -> StoredMessage:
         body = self.rules.body(payload)
@@ -193,22 +237,22 @@ class ChatService:
             member.room, member.peer.nickname, body, iso_now(), client_id
         )
         if created:
-            room = self.rooms.get(member.room)
-            if room is not None:
-                await self._broadcast(room, "new_msg", stored.to_wire())
+            await self._broadcast(member.room, "new_msg", stored.to_wire())
         return stored
 
     async def set_status(self, member: Member, payload: dict[str, Any]) -> None:
         status = self.rules.status(payload)
-        room = self.rooms[member.room]
+        topic = topic_for(member.room)
         if member.phx_ref is None:
             raise RoomError("not tracked yet")
-        old = room.presence.get(member.peer.nickname, member.phx_ref) or {}
+        old = self.tracker.get(topic, member.peer.nickname, member.phx_ref) or {}
         meta = {k: v for k, v in old.items() if not k.startswith("phx_ref")}
         meta["status"] = status
         member.status = status
-        member.phx_ref, diff = room.presence.update(member.peer.nickname, member.phx_ref, meta)
-        await self._broadcast(room, "presence_diff", diff)
+        member.phx_ref, diff, delta = self.tracker.update(
+            topic, member.peer.nickname, member.phx_ref, meta
+        )
+        await self._presence_changed(topic, diff, delta)
 
     async def older(self, member: Member, payload: dict[str, Any]) -> dict[str, Any]:
         before_id = self.rules.optional_int(payload, "before_id", minimum=1)
@@ -216,10 +260,60 @@ class ChatService:
         messages, more = await self.history.before(member.room, before_id, limit)
         return {"messages": _wire(messages), "has_more": more}
 
-    async def _broadcast(self, room: Room, event: str, payload: dict[str, Any]) -> None:
-        await self.pubsub.publish(
-            room.topic, encode(Message(None, None, room.topic, event, payload))
-        )
+    # -- fan-out ------------------------------------------------------------------------------
+
+    async def _broadcast(self, room_name: str, event: str, payload: dict[str, Any]) -> None:
+        """Encode once; deliver here, then hand the same text to the other nodes."""
+        topic = topic_for(room_name)
+        text = encode(Message(None, None, topic, event, payload))
+        room = self.rooms.get(room_name)
+        if room is not None:
+            room.deliver(text)
+        await self._publish(topic, f"{self.node}\n{text}")
+
+    def _on_room_frame(self, channel: str, data: str) -> None:
+        node, _, text = data.partition("\n")
+        if node == self.node:
+            return
+        room = self.rooms.get(channel[len(TOPIC_PREFIX) :])
+        if room is not None:
+            room.deliver(text)
+
+    async def _presence_changed(self, topic: str, diff: Diff, delta: dict[str, Any]) -> None:
+        self._deliver_diff(topic, diff)
+        await self._publish(PRESENCE_CHANNEL, orjson.dumps(delta).decode())
+
+    def _deliver_diff(self, topic: str, diff: Diff) -> None:
+        room = self.rooms.get(topic[len(TOPIC_PREFIX) :])
+        if room is not None and not is_empty(diff):
+            room.deliver(encode(Message(None, None, topic, "presence_diff", diff)))
+
+    def _on_presence(self, _channel: str, data: str) -> None:
+        try:
+            message = orjson.loads(data)
+            deliveries, outgoing = self.tracker.receive(message, time.monotonic())
+        except Exception:
+            log.exception("bad presence message from the pubsub: %.200s", data)
+            return
+        for topic, diff in deliveries:
+            self._deliver_diff(topic, diff)
+        for reply in outgoing:
+            self.spawn(self._publish(PRESENCE_CHANNEL, orjson.dumps(reply).decode()))
+
+    async def _heartbeat_loop(self) -> None:
+        interval = max(0.05, self.node_timeout / 3)
+        while True:
+            await asyncio.sleep(interval)
+            for topic, diff in self.tracker.expire(time.monotonic(), self.node_timeout):
+                log.warning("presence of a silent node removed from %s", topic)
+                self._deliver_diff(topic, diff)
+            await self._publish(PRESENCE_CHANNEL, orjson.dumps(self.tracker.heartbeat()).decode())
+
+    async def _publish(self, channel: str, data: str) -> None:
+        try:
+            await self.pubsub.publish(channel, data)
+        except Exception as exc:  # the pubsub is down: local rooms carry on
+            log.warning("pubsub publish on %s failed: %s", channel, exc)
 
 
 def _wire(messages: list[StoredMessage]) -> list[dict[str, Any]]:

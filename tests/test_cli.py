@@ -40,6 +40,8 @@ def test_help_documents_every_serve_option() -> None:
         (["serve", "--bogus"], "unrecognized arguments"),
         (["serve", "--host", "0.0.0.0", "--token", ""], "without a token"),
         ([], "required: COMMAND"),
+        (["serve", "--pubsub", "bogus://x"], "unknown pubsub URL"),
+        (["serve", "--db", "mongo://x"], "unknown scheme"),
     ],
 )
 def test_bad_options_exit_2_with_a_clear_message(args: list[str], message: str) -> None:
