@@ -1,0 +1,160 @@
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { displayItems, groupMessages, itemKey } from "../lib/messages.js";
+import { formatFull, formatTime } from "../lib/time.js";
+import { Name } from "./Name.jsx";
+
+const NEAR_EDGE_PX = 40;
+
+/**
+ * The conversation: groups of consecutive messages by one author. Follows new messages while
+ * the reader is at the bottom; once they scrolled up, new messages raise a "New messages"
+ * marker instead. Reaching the top loads older messages when the server has more.
+ */
+export function MessageList({
+  messages,
+  pending,
+  nickname,
+  hasMore,
+  loadingOlder,
+  canLoadOlder,
+  onLoadOlder,
+  onRetry,
+  onDiscard,
+}) {
+  const scroller = useRef(null);
+  const atBottom = useRef(true);
+  const previous = useRef({ first: null, last: null, height: 0 });
+  const [unseen, setUnseen] = useState(false);
+
+  const items = useMemo(() => displayItems(messages, pending), [messages, pending]);
+  const groups = useMemo(() => groupMessages(items, nickname), [items, nickname]);
+  const first = items.length ? itemKey(items[0], nickname) : null;
+  const lastItem = items.length ? items[items.length - 1] : null;
+  const last = lastItem ? itemKey(lastItem, nickname) : null;
+
+  const scrollToBottom = useCallback(() => {
+    const el = scroller.current;
+    if (el) el.scrollTop = el.scrollHeight;
+    atBottom.current = true;
+    setUnseen(false);
+  }, []);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    const before = previous.current;
+    if (el) {
+      if (before.first !== null && first !== before.first && last === before.last) {
+        // Older messages were prepended: keep the reader's place.
+        el.scrollTop += el.scrollHeight - before.height;
+      } else if (last !== before.last && last !== null) {
+        const ownNew = lastItem.state === "sending";
+        if (atBottom.current || ownNew) scrollToBottom();
+        else setUnseen(true);
+      }
+      previous.current = { first, last, height: el.scrollHeight };
+    }
+  });
+
+  // Stay pinned to the bottom when the list's box changes (header wraps, sidebar moves).
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || typeof ResizeObserver === "undefined") return undefined;
+    const observer = new ResizeObserver(() => {
+      if (atBottom.current) el.scrollTop = el.scrollHeight;
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+
+  const onScroll = () => {
+    const el = scroller.current;
+    if (!el) return;
+    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_EDGE_PX;
+    if (atBottom.current) setUnseen(false);
+    if (el.scrollTop < NEAR_EDGE_PX && hasMore && canLoadOlder && !loadingOlder) onLoadOlder();
+  };
+
+  return (
+    <div className="tx-messages-wrap">
+      <div className="tx-messages" role="log" aria-label="Messages" ref={scroller} onScroll={onScroll}>
+        {hasMore && (
+          <div className="tx-older">
+            {loadingOlder ? (
+              <span className="tx-loading">Loading older messages…</span>
+            ) : (
+              <button type="button" className="tx-link" onClick={onLoadOlder} disabled={!canLoadOlder}>
+                Load older messages
+              </button>
+            )}
+          </div>
+        )}
+        {items.length === 0 && !hasMore && <div className="tx-empty">No messages yet. Say hello!</div>}
+        {groups.map((group) => (
+          <MessageGroup key={group.key} group={group} nickname={nickname} onRetry={onRetry} onDiscard={onDiscard} />
+        ))}
+      </div>
+      {unseen && (
+        <button type="button" className="tx-new-marker" onClick={scrollToBottom}>
+          New messages ↓
+        </button>
+      )}
+    </div>
+  );
+}
+
+function MessageGroup({ group, nickname, onRetry, onDiscard }) {
+  const head = group.items[0];
+  return (
+    <div className={group.own ? "tx-group tx-own" : "tx-group"} data-author={group.author}>
+      <div className="tx-group-head">
+        <Name name={group.author} className="tx-author" />
+        {group.own && <span className="tx-you">you</span>}
+        <time className="tx-time" dateTime={head.sent_at} title={formatFull(head.sent_at)}>
+          {formatTime(head.sent_at)}
+        </time>
+      </div>
+      {group.items.map((item, index) => (
+        <MessageRow
+          key={itemKey(item, nickname)}
+          item={item}
+          showTime={index > 0}
+          onRetry={onRetry}
+          onDiscard={onDiscard}
+        />
+      ))}
+    </div>
+  );
+}
+
+function MessageRow({ item, showTime, onRetry, onDiscard }) {
+  const state = item.state || "sent";
+  return (
+    <div
+      className={`tx-msg tx-msg-${state}`}
+      data-state={state}
+      data-message-id={item.id ?? undefined}
+      data-client-id={item.client_id ?? undefined}
+    >
+      {showTime && (
+        <time className="tx-msg-time" dateTime={item.sent_at} title={formatFull(item.sent_at)}>
+          {formatTime(item.sent_at)}
+        </time>
+      )}
+      <div className="tx-body" dir="auto">
+        {item.body}
+      </div>
+      {state === "sending" && <span className="tx-msg-state">sending…</span>}
+      {state === "failed" && (
+        <span className="tx-msg-state tx-msg-failed">
+          not sent: {item.error}{" "}
+          <button type="button" className="tx-link" onClick={() => onRetry(item.client_id)}>
+            Retry
+          </button>{" "}
+          <button type="button" className="tx-link" onClick={() => onDiscard(item.client_id)}>
+            Discard
+          </button>
+        </span>
+      )}
+    </div>
+  );
+}

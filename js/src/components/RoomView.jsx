@@ -1,0 +1,67 @@
+import { useSyncExternalStore } from "react";
+import { Alert } from "./Alert.jsx";
+import { Composer } from "./Composer.jsx";
+import { ConnectionIndicator } from "./ConnectionIndicator.jsx";
+import { MessageList } from "./MessageList.jsx";
+import { Name } from "./Name.jsx";
+import { PresenceList } from "./PresenceList.jsx";
+import { StatusSelect } from "./StatusSelect.jsx";
+
+/** The state of a ChatSession, re-rendering on every change. */
+export function useSession(session) {
+  return useSyncExternalStore(session.subscribe, session.getSnapshot, session.getSnapshot);
+}
+
+function composerHint(state) {
+  if (state.connection !== "connected") return "Disconnected: you can write again once reconnected";
+  if (state.joinError) return "Not in the room";
+  return "Joining the room…";
+}
+
+/**
+ * One room: header (room, online count, connection, status), messages, who is online, and
+ * the message box. `onStatusChange` defaults to the session's; the widget also syncs its model.
+ * `actions` is extra header content (the page's "Change nickname" and "Leave").
+ */
+export function RoomView({ session, onStatusChange, actions = null }) {
+  const state = useSession(session);
+  const ready = state.connection === "connected" && state.joined;
+  const changeStatus = onStatusChange || ((status) => session.setStatus(status));
+  return (
+    <div className="tx-room" data-room={state.room} data-joined={state.joined ? "true" : "false"}>
+      <header className="tx-header">
+        <h2 className="tx-title">
+          <span className="tx-hash">#</span>
+          <bdi>{state.room}</bdi>
+        </h2>
+        <span className="tx-online-count">{state.presence.length} online</span>
+        <span className="tx-spacer" />
+        <ConnectionIndicator state={state.connection} />
+        <span className="tx-me" title="Your nickname">
+          <Name name={state.nickname} />
+        </span>
+        <StatusSelect value={state.status} onChange={changeStatus} />
+        {actions}
+      </header>
+      {state.joinError && <Alert>{state.joinError}</Alert>}
+      {state.error && <Alert onDismiss={() => session.dismissError()}>{state.error}</Alert>}
+      <div className="tx-main">
+        <MessageList
+          messages={state.messages}
+          pending={state.pending}
+          nickname={state.nickname}
+          hasMore={state.hasMore}
+          loadingOlder={state.loadingOlder}
+          canLoadOlder={ready}
+          onLoadOlder={() => session.loadOlder()}
+          onRetry={(clientId) => session.retry(clientId)}
+          onDiscard={(clientId) => session.discard(clientId)}
+        />
+        <aside className="tx-side">
+          <PresenceList people={state.presence} />
+        </aside>
+      </div>
+      <Composer enabled={ready} hint={composerHint(state)} onSend={(text) => session.send(text)} />
+    </div>
+  );
+}

@@ -1,0 +1,307 @@
+// One reader in one room: a phoenix Socket, its room Channel and Presence, and the state the
+// view renders. No React here; views subscribe (useSyncExternalStore) and call the methods.
+//
+// No-loss rules:
+// - every sent message has a client_id and stays pending (shown as "sending") until an ok reply;
+//   it is pushed again, with the same client_id, after every (re)join and after a push timeout.
+//   The server deduplicates by client_id, so a message whose reply was lost is not stored twice.
+// - a broadcast or history message carrying our client_id settles the pending message;
+//   messages are deduplicated by id.
+// - every (re)join sends `last_seen_id`, the highest id the server confirmed, and merges the
+//   messages the reply carries (a reply with `reset: true` replaces the list: we were too far
+//   behind for the server to replay).
+import { Presence, Socket } from "phoenix";
+import { randomId } from "./ids.js";
+import {
+  lastSeenId,
+  mergeMessages,
+  oldestId,
+  settlePending,
+} from "./messages.js";
+import { buildPresenceList, presenceEntries } from "./presence.js";
+import { bodyError, isStatus, normalizeNickname, pyStrip } from "./validate.js";
+
+export const HISTORY_PAGE = 50;
+
+/** @typedef {"connecting" | "connected" | "reconnecting"} ConnectionState */
+
+export class ChatSession {
+  /**
+   * @param {object} options
+   * @param {string} options.room
+   * @param {string} options.nickname
+   * @param {string} [options.endPoint] phoenix endpoint, "/socket" or "ws://host:port/socket"
+   * @param {object} [options.params] extra socket params (token)
+   * @param {string} [options.status] initial status
+   * @param {object} [options.socketOptions] passed to phoenix's Socket (transport, timeouts...)
+   */
+  constructor({ room, nickname, endPoint = "/socket", params = {}, status = "online", socketOptions = {} }) {
+    this.room = room;
+    this.nickname = normalizeNickname(nickname);
+    this.endPoint = endPoint;
+    this.params = { ...params, nickname: this.nickname };
+    this.socketOptions = socketOptions;
+    this.listeners = new Set();
+    this.socket = null;
+    this.channel = null;
+    this.presence = null;
+    this.everOpened = false;
+    this.destroyed = false;
+    this.sentLastSeen = null;
+    this.inFlight = new Map(); // client_id -> the phoenix Push waiting for its reply
+    this.state = {
+      room,
+      nickname: this.nickname,
+      connection: "connecting",
+      joined: false,
+      joinError: null,
+      error: null,
+      messages: [],
+      pending: [],
+      hasMore: false,
+      loadingOlder: false,
+      presence: [],
+      status: isStatus(status) ? status : "online",
+    };
+    this.subscribe = this.subscribe.bind(this);
+    this.getSnapshot = this.getSnapshot.bind(this);
+  }
+
+  // -- store ------------------------------------------------------------------------------
+
+  subscribe(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  getSnapshot() {
+    return this.state;
+  }
+
+  update(patch) {
+    if (this.destroyed) return;
+    this.state = { ...this.state, ...patch };
+    for (const listener of this.listeners) listener(this.state);
+  }
+
+  // -- lifecycle --------------------------------------------------------------------------
+
+  connect() {
+    if (this.socket) return;
+    const socket = new Socket(this.endPoint, { ...this.socketOptions, params: this.params });
+    this.socket = socket;
+    socket.onOpen(() => {
+      this.everOpened = true;
+      this.update({ connection: "connected" });
+    });
+    const lost = () => {
+      this.update({
+        connection: this.everOpened ? "reconnecting" : "connecting",
+        joined: false,
+        loadingOlder: false,
+      });
+    };
+    socket.onError(lost);
+    socket.onClose(lost);
+
+    // The params closure runs for every join phoenix sends, the automatic rejoins included.
+    const channel = socket.channel(`room:${this.room}`, () => this.joinParams());
+    this.channel = channel;
+    channel.onError(() => this.update({ joined: false, loadingOlder: false }));
+    channel.on("new_msg", (message) => this.receiveMessages([message]));
+
+    const presence = new Presence(channel);
+    this.presence = presence;
+    presence.onSync(() => {
+      this.update({ presence: buildPresenceList(presenceEntries(presence), this.nickname) });
+    });
+
+    channel
+      .join()
+      .receive("ok", (reply) => this.joined(reply || {}))
+      .receive("error", (reply) => {
+        this.update({ joined: false, joinError: reasonOf(reply, "could not join the room") });
+      });
+    socket.connect();
+  }
+
+  /** Leave the room and close the socket; the session is unusable afterwards. */
+  disconnect() {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.listeners.clear();
+    const { socket, channel } = this;
+    if (channel) channel.leave();
+    if (socket) socket.disconnect();
+  }
+
+  joinParams() {
+    const params = {};
+    const seen = lastSeenId(this.state.messages);
+    this.sentLastSeen = seen;
+    if (seen !== null) params.last_seen_id = seen;
+    // The server tracks a joiner as online unless told otherwise: a rejoin keeps the status.
+    if (this.state.status !== "online") params.status = this.state.status;
+    return params;
+  }
+
+  joined(reply) {
+    const incoming = Array.isArray(reply.messages) ? reply.messages : [];
+    const fresh = this.sentLastSeen === null || reply.reset === true;
+    const messages = fresh
+      ? mergeMessages([], incoming)
+      : mergeMessages(this.state.messages, incoming);
+    const pending = settlePending(this.state.pending, incoming, this.nickname);
+    this.update({
+      joined: true,
+      joinError: null,
+      messages,
+      pending,
+      hasMore: fresh ? reply.has_more === true : this.state.hasMore,
+    });
+    for (const item of this.state.pending) {
+      if (item.state === "sending") this.pushMessage(item.client_id);
+    }
+  }
+
+  // -- messages ---------------------------------------------------------------------------
+
+  receiveMessages(incoming) {
+    this.update({
+      messages: mergeMessages(this.state.messages, incoming),
+      pending: settlePending(this.state.pending, incoming, this.nickname),
+    });
+  }
+
+  /**
+   * Queue `text` for sending. Returns null when accepted, or the reason it was not
+   * (empty, too long).
+   */
+  send(text) {
+    const reason = bodyError(text);
+    if (reason) return reason;
+    const item = {
+      client_id: randomId(),
+      body: pyStrip(text),
+      author: this.nickname,
+      sent_at: new Date().toISOString(),
+      state: "sending",
+      error: null,
+    };
+    this.update({ pending: this.state.pending.concat([item]) });
+    if (this.state.joined) this.pushMessage(item.client_id);
+    return null;
+  }
+
+  pushMessage(clientId) {
+    const item = this.findPending(clientId);
+    if (!item || !this.channel) return;
+    const push = this.channel.push("new_msg", { body: item.body, client_id: clientId });
+    this.inFlight.set(clientId, push);
+    push
+      .receive("ok", (reply) => this.sent(clientId, reply))
+      .receive("error", (reply) => {
+        if (this.inFlight.get(clientId) !== push) return;
+        this.inFlight.delete(clientId);
+        const reason = reasonOf(reply, "message was not accepted");
+        this.updatePending(clientId, { state: "failed", error: reason });
+        this.update({ error: reason });
+      })
+      .receive("timeout", () => {
+        if (this.inFlight.get(clientId) !== push) return;
+        this.inFlight.delete(clientId);
+        // Still joined: the reply is merely late or lost, try again. Otherwise the rejoin will.
+        if (this.state.joined && this.findPending(clientId)?.state === "sending") this.pushMessage(clientId);
+      });
+  }
+
+  sent(clientId, reply) {
+    this.inFlight.delete(clientId);
+    const item = this.findPending(clientId);
+    if (!item) return;
+    const id = reply && Number.isInteger(reply.id) ? reply.id : null;
+    const pending = this.state.pending.filter((p) => p.client_id !== clientId);
+    if (id === null) {
+      this.update({ pending });
+      return;
+    }
+    // Shown at once with its id; the broadcast (with the server's sent_at) replaces it.
+    const provisional = {
+      id,
+      body: item.body,
+      author: this.nickname,
+      sent_at: item.sent_at,
+      client_id: clientId,
+      provisional: true,
+    };
+    this.update({ pending, messages: mergeMessages(this.state.messages, [provisional]) });
+  }
+
+  findPending(clientId) {
+    return this.state.pending.find((p) => p.client_id === clientId);
+  }
+
+  updatePending(clientId, patch) {
+    this.update({
+      pending: this.state.pending.map((p) => (p.client_id === clientId ? { ...p, ...patch } : p)),
+    });
+  }
+
+  /** Send a failed message again (same client_id). */
+  retry(clientId) {
+    const item = this.findPending(clientId);
+    if (!item || item.state !== "failed") return;
+    this.updatePending(clientId, { state: "sending", error: null });
+    if (this.state.joined) this.pushMessage(clientId);
+  }
+
+  /** Drop a failed message. */
+  discard(clientId) {
+    this.inFlight.delete(clientId);
+    this.update({ pending: this.state.pending.filter((p) => p.client_id !== clientId) });
+  }
+
+  /** Fetch the page of messages before the oldest one shown. */
+  loadOlder() {
+    const { joined, loadingOlder, hasMore, messages } = this.state;
+    const before = oldestId(messages);
+    if (!joined || loadingOlder || !hasMore || before === null || !this.channel) return;
+    this.update({ loadingOlder: true });
+    this.channel
+      .push("history", { before_id: before, limit: HISTORY_PAGE })
+      .receive("ok", (reply) => {
+        const older = Array.isArray(reply?.messages) ? reply.messages : [];
+        this.update({
+          loadingOlder: false,
+          hasMore: reply?.has_more === true,
+          messages: mergeMessages(this.state.messages, older),
+          pending: settlePending(this.state.pending, older, this.nickname),
+        });
+      })
+      .receive("error", (reply) => {
+        this.update({ loadingOlder: false, error: reasonOf(reply, "could not load older messages") });
+      })
+      .receive("timeout", () => this.update({ loadingOlder: false }));
+  }
+
+  // -- status -----------------------------------------------------------------------------
+
+  /** Change our status; pushed now when joined, and sent with every later rejoin. */
+  setStatus(status) {
+    if (!isStatus(status) || status === this.state.status) return;
+    this.update({ status });
+    if (this.state.joined && this.channel) {
+      this.channel.push("new_status", { status }).receive("error", (reply) => {
+        this.update({ error: reasonOf(reply, "could not change the status") });
+      });
+    }
+  }
+
+  dismissError() {
+    this.update({ error: null });
+  }
+}
+
+function reasonOf(reply, fallback) {
+  return reply && typeof reply.reason === "string" && reply.reason ? reply.reason : fallback;
+}

@@ -1,0 +1,130 @@
+// The anywidget view of ChatWidget. Traits: room, nickname, status (two-way), server_url.
+// The token is no trait: the view says {kind: "hello", view} and the kernel answers
+// {kind: "config", view, token, server_url}. Each render is an independent view with its own
+// id, socket and transport (direct WebSocket, or the comm relay when that cannot open).
+import { createRoot } from "react-dom/client";
+import { Alert } from "./components/Alert.jsx";
+import { RoomView } from "./components/RoomView.jsx";
+import { randomId } from "./lib/ids.js";
+import { ChatSession } from "./lib/session.js";
+import { createTransports } from "./lib/transport.js";
+import { socketEndPoint } from "./lib/urls.js";
+import { isStatus, nicknameError, roomError } from "./lib/validate.js";
+
+const HELLO_RETRY_MS = 2000;
+const HELLO_TRIES = 5;
+
+function render({ model, el }) {
+  const view = randomId();
+  const container = document.createElement("div");
+  container.className = "talkex talkex-widget";
+  container.dataset.view = view;
+  el.appendChild(container);
+  const root = createRoot(container);
+
+  const transports = createTransports({
+    view,
+    send: (msg) => model.send(msg),
+    WebSocketImpl: typeof WebSocket === "function" ? WebSocket : null,
+    onMode: (mode) => {
+      container.dataset.transport = mode;
+    },
+  });
+
+  let config = null;
+  let session = null;
+  let closed = false;
+
+  const draw = (content) => root.render(content);
+
+  const pickStatus = (status) => {
+    if (!session || !isStatus(status)) return;
+    session.setStatus(status);
+    if (model.get("status") !== status) {
+      model.set("status", status);
+      model.save_changes();
+    }
+  };
+
+  const restart = () => {
+    if (closed) return;
+    if (session) session.disconnect();
+    session = null;
+    const room = model.get("room") || "";
+    const nickname = model.get("nickname") || "";
+    const problem = roomError(room) || nicknameError(nickname);
+    if (problem) {
+      draw(<Alert>{problem}</Alert>);
+      return;
+    }
+    if (!config) {
+      draw(<div className="tx-waiting">Connecting to the kernel…</div>);
+      return;
+    }
+    const serverUrl = config.server_url || model.get("server_url");
+    if (!serverUrl) {
+      draw(<Alert>no Talkex server URL: start one with the %talkex magic or pass server_url</Alert>);
+      return;
+    }
+    const status = model.get("status");
+    session = new ChatSession({
+      room,
+      nickname,
+      status: isStatus(status) ? status : "online",
+      endPoint: socketEndPoint(serverUrl),
+      params: config.token ? { token: config.token } : {},
+      socketOptions: { transport: transports.Transport },
+    });
+    session.connect();
+    draw(<RoomView key={randomId()} session={session} onStatusChange={pickStatus} />);
+  };
+
+  const onCustom = (msg) => {
+    if (!msg || msg.view !== view) return;
+    if (transports.handle(msg)) return;
+    if (msg.kind === "config") {
+      const next = { token: msg.token || null, server_url: msg.server_url || null };
+      const same = config && config.token === next.token && config.server_url === next.server_url;
+      config = next;
+      clearInterval(helloTimer);
+      if (!same) restart();
+    }
+  };
+
+  const onStatusTrait = () => {
+    const status = model.get("status");
+    if (session && isStatus(status)) session.setStatus(status);
+  };
+
+  model.on("msg:custom", onCustom);
+  model.on("change:room", restart);
+  model.on("change:nickname", restart);
+  model.on("change:server_url", restart);
+  model.on("change:status", onStatusTrait);
+
+  restart();
+  let tries = 0;
+  const hello = () => {
+    tries += 1;
+    if (tries > HELLO_TRIES) clearInterval(helloTimer);
+    else model.send({ kind: "hello", view });
+  };
+  const helloTimer = setInterval(hello, HELLO_RETRY_MS);
+  hello();
+
+  return () => {
+    closed = true;
+    clearInterval(helloTimer);
+    model.off("msg:custom", onCustom);
+    model.off("change:room", restart);
+    model.off("change:nickname", restart);
+    model.off("change:server_url", restart);
+    model.off("change:status", onStatusTrait);
+    if (session) session.disconnect();
+    session = null;
+    root.unmount();
+    container.remove();
+  };
+}
+
+export default { render };

@@ -1,0 +1,74 @@
+import { Presence } from "phoenix";
+import { describe, expect, it } from "vitest";
+import { buildPresenceList } from "../src/lib/presence.js";
+
+const meta = (ref, status = "online", extra = {}) => ({
+  status,
+  online_at: "2024-03-01T10:00:00.000Z",
+  phx_ref: ref,
+  ...extra,
+});
+
+const entries = (state) => Presence.list(state, (name, { metas }) => ({ name, metas }));
+
+describe("buildPresenceList", () => {
+  it("lists each person once, sorted case-insensitively, with a count of connections", () => {
+    const state = Presence.syncState(
+      {},
+      {
+        bob: { metas: [meta("1")] },
+        Alice: { metas: [meta("2"), meta("3")] },
+        carol: { metas: [meta("4", "busy")] },
+        alan: { metas: [meta("5", "away")] },
+      },
+    );
+    const rows = buildPresenceList(entries(state), "bob");
+    expect(rows.map((r) => [r.name, r.status, r.count, r.self])).toEqual([
+      ["alan", "away", 1, false],
+      ["Alice", "online", 2, false],
+      ["bob", "online", 1, true],
+      ["carol", "busy", 1, false],
+    ]);
+  });
+
+  it("shows the status of the connection that changed last", () => {
+    let state = Presence.syncState({}, { bob: { metas: [meta("1"), meta("2")] } });
+    // bob's second tab goes away: an update is a leave of the old meta and a join of the new.
+    state = Presence.syncDiff(state, {
+      joins: { bob: { metas: [meta("3", "away", { phx_ref_prev: "2" })] } },
+      leaves: { bob: { metas: [meta("2")] } },
+    });
+    let [row] = buildPresenceList(entries(state), "me");
+    expect(row).toMatchObject({ name: "bob", status: "away", count: 2 });
+
+    state = Presence.syncDiff(state, {
+      joins: { bob: { metas: [meta("4", "busy", { phx_ref_prev: "1" })] } },
+      leaves: { bob: { metas: [meta("1")] } },
+    });
+    [row] = buildPresenceList(entries(state), "me");
+    expect(row).toMatchObject({ status: "busy", count: 2 });
+  });
+
+  it("drops people whose last connection left", () => {
+    let state = Presence.syncState({}, { bob: { metas: [meta("1")] }, ann: { metas: [meta("2")] } });
+    state = Presence.syncDiff(state, { joins: {}, leaves: { bob: { metas: [meta("1")] } } });
+    expect(buildPresenceList(entries(state), "ann").map((r) => r.name)).toEqual(["ann"]);
+  });
+
+  it("treats an unknown status as online and keeps the earliest online_at", () => {
+    const rows = buildPresenceList(
+      [
+        {
+          name: "x",
+          metas: [
+            meta("1", "online", { online_at: "2024-03-01T11:00:00.000Z" }),
+            meta("2", "dancing", { online_at: "2024-03-01T09:00:00.000Z" }),
+          ],
+        },
+        { name: "empty", metas: [] },
+      ],
+      "me",
+    );
+    expect(rows).toEqual([{ name: "x", status: "online", count: 2, self: false, onlineAt: "2024-03-01T09:00:00.000Z" }]);
+  });
+});
