@@ -2,7 +2,7 @@
 
 The server, the CLI and the tests code against :class:`HistoryStore` only. A backend is chosen
 by URL scheme and imported lazily (the encode/broadcaster pattern), so ``memory://`` never pays
-for sqlite and a future ``redis://`` store can depend on an optional extra.
+for sqlite and the ``redis://`` store depends on an optional extra.
 
 Ids are per room, start at 1 and only grow: a client that saw id ``n`` can ask for "everything
 after ``n``" after a reconnect and get exactly what it missed, in order. ``client_id`` makes a
@@ -123,7 +123,9 @@ def from_url(url: str) -> HistoryStore:
     ``memory://`` keeps history in this process only. ``sqlite:///`` followed by a path opens
     a file, so ``f"sqlite:///{path}"`` works for any path: ``sqlite:///talkex.db`` is relative
     to the working directory and ``sqlite:////var/lib/talkex.db`` (four slashes) is absolute,
-    as in SQLAlchemy. The returned store does no I/O until :meth:`HistoryStore.start`.
+    as in SQLAlchemy. ``redis://HOST:PORT/DB`` (or ``rediss://``) keeps history in Redis, shared
+    by every server of a cluster; ``?max_len=N`` caps each room. The returned store does no I/O
+    until :meth:`HistoryStore.start`.
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
@@ -145,6 +147,11 @@ def from_url(url: str) -> HistoryStore:
         from talkex_widget.history.sqlite import SqliteHistory
 
         return SqliteHistory(path)
+    if scheme in ("redis", "rediss"):
+        from talkex_widget.history.redis import RedisHistory
+
+        return RedisHistory(url)
     raise ValueError(
-        f"history URL {url!r} has unknown scheme {scheme!r}; supported: memory://, sqlite:///PATH"
+        f"history URL {url!r} has unknown scheme {scheme!r}; "
+        "supported: memory://, sqlite:///PATH, redis://HOST:PORT/DB"
     )

@@ -9,6 +9,10 @@ import pytest
 
 from talkex_widget.history import HistoryStore, from_url
 
+from ..redis_server import RedisServer, redis_server
+
+__all__ = ["redis_server"]  # the session fixture, registered for this folder
+
 
 @pytest.fixture
 def sqlite_path(tmp_path: Path) -> Path:
@@ -16,9 +20,14 @@ def sqlite_path(tmp_path: Path) -> Path:
     return tmp_path / "state" / "talkex.db"
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 async def store(request: pytest.FixtureRequest, sqlite_path: Path) -> AsyncIterator[HistoryStore]:
-    url = "memory://" if request.param == "memory" else f"sqlite:///{sqlite_path}"
+    if request.param == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        server.flush()
+        url = server.url()
+    else:
+        url = "memory://" if request.param == "memory" else f"sqlite:///{sqlite_path}"
     history = from_url(url)
     await history.start()
     yield history

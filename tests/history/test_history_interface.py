@@ -57,7 +57,6 @@ async def test_sqlite_url_absolute_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("url", "reason"),
     [
-        ("redis://localhost:6379/0", "unknown scheme 'redis'"),
         ("postgres://db/talkex", "unknown scheme"),
         ("talkex.db", "no scheme"),
         ("memory://somewhere", "takes no path"),
