@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 
 if TYPE_CHECKING:
+    from .limits import Limits
     from .server import TalkexServer
 
 __all__ = ["build_parser", "main"]
@@ -88,10 +89,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="close sockets silent for this long (default: 60)",
     )
     serve.add_argument(
+        "--secret",
+        default=os.environ.get("TALKEX_SECRET"),
+        help="sign identity tokens with this secret: sockets then need a token from "
+        "'talkex token NICKNAME' and take the nickname from it (env TALKEX_SECRET)",
+    )
+    _add_limit_options(serve)
+    serve.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],
         help="logging verbosity (default: info)",
+    )
+
+    token = commands.add_parser(
+        "token",
+        help="issue a signed token that binds a nickname",
+        description="Print a signed, expiring token for NICKNAME, for a server run with --secret.",
+    )
+    token.add_argument("nickname", metavar="NICKNAME")
+    token.add_argument(
+        "--ttl", type=_duration, default="1d", help="lifetime, e.g. 30m, 1h, 7d (default: 1d)"
+    )
+    token.add_argument(
+        "--secret",
+        default=os.environ.get("TALKEX_SECRET"),
+        help="the server's --secret (env TALKEX_SECRET)",
     )
 
     export = commands.add_parser(
@@ -131,12 +154,117 @@ def db_url(value: str) -> str:
 def _add_db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
+        "--history",
         type=db_url,
         default=os.environ.get("TALKEX_DB"),
         metavar="URL|PATH",
-        help="history store: a SQLite file path, sqlite:///PATH, or 'memory' "
+        help="history store: a SQLite file path, sqlite:///PATH, 'memory', or "
+        "redis://HOST:PORT/DB shared by several servers "
         "(default: talkex.db in the user data dir; env TALKEX_DB)",
     )
+
+
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    from .limits import Limits
+
+    d = Limits()
+    group = parser.add_argument_group("limits (0 = unlimited where noted)")
+    group.add_argument(
+        "--max-frame-bytes",
+        type=int,
+        default=d.max_frame_bytes,
+        help=f"largest frame accepted; larger ones close with 1009 (default: {d.max_frame_bytes})",
+    )
+    group.add_argument(
+        "--message-rate",
+        type=_rate,
+        default=(d.messages_per_window, d.message_window),
+        metavar="N/SECONDS",
+        help=f"messages per connection before 'you are sending too fast' "
+        f"(default: {d.messages_per_window}/{d.message_window:g})",
+    )
+    group.add_argument(
+        "--frame-rate",
+        type=_rate,
+        default=(d.frames_per_window, d.frame_window),
+        metavar="N/SECONDS",
+        help=f"frames per connection before it is closed as a flood with 1008 "
+        f"(default: {d.frames_per_window}/{d.frame_window:g})",
+    )
+    group.add_argument(
+        "--max-connections-per-nickname",
+        type=int,
+        default=d.max_connections_per_nickname,
+        help=f"0 = unlimited (default: {d.max_connections_per_nickname})",
+    )
+    group.add_argument(
+        "--max-connections-per-ip",
+        type=int,
+        default=d.max_connections_per_ip,
+        help=f"0 = unlimited (default: {d.max_connections_per_ip})",
+    )
+    group.add_argument(
+        "--max-send-buffer",
+        type=int,
+        default=d.max_send_buffer_bytes,
+        metavar="BYTES",
+        help=f"unread bytes after which a slow client is dropped "
+        f"(default: {d.max_send_buffer_bytes})",
+    )
+    group.add_argument(
+        "--handshake-timeout",
+        type=float,
+        default=d.handshake_timeout,
+        metavar="SECONDS",
+        help=f"close connections that send no request (default: {d.handshake_timeout:g})",
+    )
+    group.add_argument(
+        "--max-body", type=int, default=4000, help="longest message in characters (default: 4000)"
+    )
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    from .limits import Limits
+
+    return Limits(
+        max_frame_bytes=args.max_frame_bytes,
+        messages_per_window=args.message_rate[0],
+        message_window=args.message_rate[1],
+        frames_per_window=args.frame_rate[0],
+        frame_window=args.frame_rate[1],
+        max_connections_per_nickname=args.max_connections_per_nickname,
+        max_connections_per_ip=args.max_connections_per_ip,
+        max_send_buffer_bytes=args.max_send_buffer,
+        handshake_timeout=args.handshake_timeout,
+    )
+
+
+def _rate(text: str) -> tuple[int, float]:
+    try:
+        count, _, window = text.partition("/")
+        parsed = int(count), float(window)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"rate must look like 20/10, got {text!r}") from None
+    if parsed[0] < 1 or parsed[1] <= 0:
+        raise argparse.ArgumentTypeError(f"rate must be positive, got {text!r}")
+    return parsed
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> float:
+    unit = text[-1:] if text[-1:] in _UNITS else "s"
+    number = text[:-1] if text[-1:] in _UNITS else text
+    try:
+        seconds = float(number) * _UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"duration must look like 90s, 30m, 1h or 7d, got {text!r}"
+        ) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"duration must be positive, got {text!r}")
+    return seconds
 
 
 def _port(text: str) -> int:
@@ -158,6 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "serve":
         return _serve(parser, args)
+    if args.command == "token":
+        return _token(parser, args)
     if args.command == "export":
         return asyncio.run(_export(args))
     parser.error(f"unknown command {args.command}")  # unreachable: argparse checks choices
@@ -165,6 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from .rooms import RoomRules
     from .server import ServerConfig, TalkexServer
 
     config = ServerConfig(
@@ -176,6 +307,9 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         pubsub=args.pubsub,
         node_name=args.node_name,
         node_timeout=args.node_timeout,
+        secret=args.secret or None,
+        limits=_limits(args),
+        rules=RoomRules(max_body=args.max_body),
     )
     if args.token is not None:
         config.token = args.token or None
@@ -208,6 +342,20 @@ async def _run(server: TalkexServer) -> int:
     await stop.wait()
     print("talkex: shutting down", flush=True)
     await server.stop()
+    return 0
+
+
+def _token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from .auth import issue_token
+    from .rooms import DEFAULT_RULES, RoomError
+
+    if not args.secret:
+        parser.error("token needs the server's secret: --secret or TALKEX_SECRET")
+    try:
+        nickname = DEFAULT_RULES.nickname(args.nickname)
+    except RoomError as exc:
+        parser.error(exc.reason)
+    print(issue_token(args.secret, nickname, args.ttl))
     return 0
 
 

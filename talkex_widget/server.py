@@ -8,7 +8,6 @@ server in a kernel) can run in one process without sharing anything.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import secrets
 import socket
@@ -16,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import orjson
 import tornado.httpserver
@@ -26,15 +25,17 @@ import tornado.websocket
 from tornado.ioloop import PeriodicCallback
 
 from . import __version__, history, pubsub
+from .auth import Auth, Identity
+from .limits import CloseCode, Limits
 from .rooms import RoomError, RoomRules
 from .service import ChatService, Session
 
 __all__ = ["ServerConfig", "TalkexServer", "is_loopback", "make_app"]
 
+
 log = logging.getLogger("talkex.server")
 
 STATIC_DIR = Path(__file__).parent / "static"
-CLOSE_GOING_AWAY = 1001
 
 
 @dataclass
@@ -49,13 +50,16 @@ class ServerConfig:
     idle_timeout: float = 60.0
     rules: RoomRules = field(default_factory=RoomRules)
     max_channels: int = 100
+    limits: Limits = field(default_factory=Limits)
+    secret: str | None = None
+    """With a secret, sockets need signed tokens that bind the nickname (``talkex token``)."""
     node_name: str | None = None
     """This process's name among the servers sharing a pubsub (default: hostname:port)."""
     node_timeout: float = 30.0
 
     def check(self) -> None:
         """Refuse configurations that would expose an unauthenticated chat to the network."""
-        if not self.token and not is_loopback(self.host):
+        if not self.token and not self.secret and not is_loopback(self.host):
             raise ValueError(
                 f"refusing to serve {self.host} without a token: anyone on the network could "
                 "read and post. Give --token, or bind to 127.0.0.1."
@@ -71,43 +75,48 @@ def is_loopback(host: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-class Auth:
-    """Token checks shared by every handler: constant-time, from query param or cookie."""
+class Gate:
+    """Connection counts per nickname and per address, shared by all socket handlers."""
 
-    def __init__(self, token: str | None, allow_origins: tuple[str, ...]) -> None:
-        self.token = token or None
-        self.allow_origins = {o.rstrip("/") for o in allow_origins}
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.by_nickname: dict[str, int] = {}
+        self.by_ip: dict[str, int] = {}
 
-    def cookie_name(self, request: tornado.httputil.HTTPServerRequest) -> str:
-        # Cookies ignore ports: name them per port so two local servers do not clash.
-        port = request.host.rsplit(":", 1)[-1] if ":" in request.host else "80"
-        return f"talkex-token-{port}"
+    def refusal(self, nickname: str, ip: str) -> str | None:
+        per_nick = self.limits.max_connections_per_nickname
+        per_ip = self.limits.max_connections_per_ip
+        if per_nick and self.by_nickname.get(nickname, 0) >= per_nick:
+            return f"too many connections for {nickname!r} (limit {per_nick})"
+        if per_ip and self.by_ip.get(ip, 0) >= per_ip:
+            return f"too many connections from this address (limit {per_ip})"
+        return None
 
-    def matches(self, given: str | None) -> bool:
-        if self.token is None:
-            return True
-        return given is not None and hmac.compare_digest(given.encode(), self.token.encode())
+    def enter(self, nickname: str, ip: str) -> None:
+        self.by_nickname[nickname] = self.by_nickname.get(nickname, 0) + 1
+        self.by_ip[ip] = self.by_ip.get(ip, 0) + 1
 
-    def origin_allowed(self, origin: str | None, host: str, *, token_in_url: bool) -> bool:
-        """Browsers send the cookie with cross-site WebSocket requests, so a connection that
-        relies on the cookie must come from an allowed origin; a token given in the URL proves
-        the page was handed the token, wherever it is served from (the notebook widget)."""
-        if origin is None or token_in_url:
-            return True
-        origin = origin.rstrip("/")
-        return urlsplit(origin).netloc == host or origin in self.allow_origins
+    def leave(self, nickname: str, ip: str) -> None:
+        for counts, key in ((self.by_nickname, nickname), (self.by_ip, ip)):
+            counts[key] -= 1
+            if not counts[key]:
+                del counts[key]
 
 
 class BaseHandler(tornado.web.RequestHandler):
-    def initialize(self, service: ChatService, auth: Auth) -> None:
+    def initialize(self, service: ChatService, auth: Auth, gate: Gate) -> None:
         self.service = service
         self.auth = auth
 
-    def authenticated(self) -> bool:
-        given = self.get_query_argument("token", None)
-        if given is not None:
-            return self.auth.matches(given)
-        return self.auth.matches(self.get_cookie(self.auth.cookie_name(self.request)))
+    def identity(self) -> Identity | None:
+        return _identify(self, self.auth)
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "no-referrer")
+
+    def check_request_origin(self) -> bool:
+        return self.auth.origin_allowed(self.request.headers.get("Origin"), self.request.host)
 
     def write_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -127,14 +136,14 @@ class PageHandler(BaseHandler):
 
     def get(self, room: str | None = None) -> None:
         given = self.get_query_argument("token", None)
-        if not self.authenticated():
+        if not self.check_request_origin() or self.identity() is None:
             self.set_status(403)
             self.finish(_FORBIDDEN_PAGE)
             return
-        if given is not None and self.auth.token is not None:
+        if given is not None and not self.auth.open:
             # Keep the token in a cookie, Jupyter style, and drop it from the address bar.
             self.set_cookie(
-                self.auth.cookie_name(self.request),
+                self.auth.cookie_name(self.request.host),
                 given,
                 httponly=True,
                 samesite="Strict",
@@ -151,6 +160,13 @@ class PageHandler(BaseHandler):
                 self.set_header("X-Talkex-Error", exc.reason)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
+        self.set_header(
+            "Content-Security-Policy",
+            "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+            "style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'none'",
+        )
+        self.set_header("X-Frame-Options", "DENY")
         self.finish(
             _PAGE.format(
                 script=self.static_url("page.js"),
@@ -175,7 +191,9 @@ class MessagesHandler(BaseHandler):
     """``GET /api/rooms/<room>/messages?before_id=&limit=``: scroll-back for scripts."""
 
     async def get(self, room: str) -> None:
-        if not self.authenticated():
+        if not self.check_request_origin():
+            raise tornado.web.HTTPError(403, "origin not allowed")
+        if self.identity() is None:
             raise tornado.web.HTTPError(403, "missing or wrong token")
         rules = self.service.rules
         try:
@@ -197,12 +215,28 @@ class MessagesHandler(BaseHandler):
         )
 
 
+class _Protocol(tornado.websocket.WebSocketProtocol13):
+    """Tornado drops a connection whose text frame is not UTF-8 without a word; RFC 6455
+    has a close code for exactly that (1007), which tells the client what it did wrong."""
+
+    def _handle_message(self, opcode: int, data: bytes) -> asyncio.Future[None] | None:
+        if opcode == 0x1 and not self._frame_compressed:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                self.close(CloseCode.INVALID_DATA, "text frame is not valid UTF-8")
+                return None
+        return super()._handle_message(opcode, data)
+
+
 class SocketHandler(tornado.websocket.WebSocketHandler):
     """``/socket/websocket``: the Phoenix V2 endpoint. Implements the service's ``Peer``."""
 
-    def initialize(self, service: ChatService, auth: Auth) -> None:
+    def initialize(self, service: ChatService, auth: Auth, gate: Gate) -> None:
         self.service = service
         self.auth = auth
+        self.gate = gate
+        self.entered = False
         self.session: Session | None = None
         self.id = secrets.token_hex(8)
         self.nickname = ""
@@ -213,18 +247,35 @@ class SocketHandler(tornado.websocket.WebSocketHandler):
         if not vsn.startswith("2."):
             self._refuse(f"unsupported protocol version {vsn or '(none)'}: this server speaks 2.x")
             return
-        token = self.get_query_argument("token", None)
-        if token is None:
-            token = self.get_cookie(self.auth.cookie_name(self.request))
-        if not self.auth.matches(token):
-            self._refuse("missing or wrong token")
+        identity = _identify(self, self.auth)
+        if identity is None:
+            self._refuse("missing, wrong or expired token")
+            return
+        if self.auth.secret is not None and identity.nickname is None:
+            self._refuse("this server needs a signed token that names you (talkex token NICKNAME)")
             return
         try:
-            self.nickname = self.service.rules.nickname(self.get_query_argument("nickname", None))
+            self.nickname = self.service.rules.nickname(identity.nickname or self._raw_nickname())
         except RoomError as exc:
             self._refuse(exc.reason)
             return
+        refusal = self.gate.refusal(self.nickname, self.request.remote_ip or "")
+        if refusal is not None:
+            self.set_status(429)
+            self.finish(orjson.dumps({"error": refusal}))
+            return
         await super().get(*args, **kwargs)
+
+    def _raw_nickname(self) -> str | None:
+        """The nickname exactly as sent: Tornado's argument helpers quietly turn control
+        characters into spaces, which would let a hostile name through in disguise."""
+        values = self.request.query_arguments.get("nickname")
+        if not values:
+            return None
+        try:
+            return values[-1].decode("utf-8")
+        except UnicodeDecodeError:
+            raise RoomError("nickname is not valid UTF-8") from None
 
     def _refuse(self, reason: str) -> None:
         log.info("refused socket from %s: %s", self.request.remote_ip, reason)
@@ -232,11 +283,20 @@ class SocketHandler(tornado.websocket.WebSocketHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(orjson.dumps({"error": reason}))
 
+    def get_websocket_protocol(self) -> tornado.websocket.WebSocketProtocol | None:
+        protocol = super().get_websocket_protocol()
+        if isinstance(protocol, tornado.websocket.WebSocketProtocol13):
+            return _Protocol(self, False, protocol.params)
+        return protocol
+
     def check_origin(self, origin: str) -> bool:
-        token_in_url = self.get_query_argument("token", None) is not None
-        return self.auth.origin_allowed(origin, self.request.host, token_in_url=token_in_url)
+        if self.get_query_argument("token", None) is not None:
+            return True  # TRANSITIONAL: until the widget registers its Jupyter origin
+        return self.auth.origin_allowed(origin, self.request.host)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
+        self.gate.enter(self.nickname, self.request.remote_ip or "")
+        self.entered = True
         self.session = self.service.open_session(self)
         self.set_nodelay(True)
 
@@ -255,14 +315,39 @@ class SocketHandler(tornado.websocket.WebSocketHandler):
         self.last_seen = time.monotonic()
 
     def on_close(self) -> None:
+        if self.entered:
+            self.entered = False
+            self.gate.leave(self.nickname, self.request.remote_ip or "")
         if self.session is not None:
             self.service.spawn(self.session.close())
 
     def send(self, text: str) -> None:
-        if self.ws_connection is None or self.ws_connection.is_closing():
+        conn = self.ws_connection
+        if conn is None or conn.is_closing():
+            return
+        stream = getattr(conn, "stream", None)
+        pending = getattr(stream, "_write_buffer", None)  # Tornado keeps no public count
+        backlog = len(pending) if pending is not None else 0
+        if backlog > self.service.limits.max_send_buffer_bytes:
+            # A client that stopped reading: drop it rather than buffer without bound.
+            log.warning("dropping %s (%s): %d bytes unread", self.id, self.nickname, backlog)
+            self.close(CloseCode.POLICY, "not reading: too far behind")
+            if stream is not None:
+                stream.close()
             return
         future = self.write_message(text)
         future.add_done_callback(_retrieve)
+
+    def close_peer(self, code: int, reason: str) -> None:
+        self.close(code, reason)
+
+
+def _identify(handler: tornado.web.RequestHandler, auth: Auth) -> Identity | None:
+    """Token from the query string first (start-up URL, scripts, widget), else the cookie."""
+    given = handler.get_query_argument("token", None)
+    if given is None:
+        given = handler.get_cookie(auth.cookie_name(handler.request.host))
+    return auth.identify(given)
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
@@ -271,8 +356,8 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
 
 
 def make_app(service: ChatService, config: ServerConfig) -> tornado.web.Application:
-    auth = Auth(config.token, config.allow_origins)
-    deps = {"service": service, "auth": auth}
+    auth = Auth(config.token, config.allow_origins, config.secret)
+    deps = {"service": service, "auth": auth, "gate": Gate(config.limits)}
     return tornado.web.Application(
         [
             (r"/", PageHandler, deps),
@@ -282,7 +367,7 @@ def make_app(service: ChatService, config: ServerConfig) -> tornado.web.Applicat
             (r"/socket/websocket", SocketHandler, deps),
         ],
         static_path=str(STATIC_DIR),
-        websocket_max_message_size=64 * 1024,
+        websocket_max_message_size=config.limits.max_frame_bytes,
     )
 
 
@@ -304,6 +389,7 @@ class TalkexServer:
             bus or pubsub.from_url(config.pubsub),
             rules=config.rules,
             max_channels=config.max_channels,
+            limits=config.limits,
             node=config.node_name,
             node_timeout=config.node_timeout,
         )
@@ -328,7 +414,12 @@ class TalkexServer:
             for sock in sockets:
                 sock.close()
             raise
-        self.http = tornado.httpserver.HTTPServer(self.app, xheaders=False)
+        self.http = tornado.httpserver.HTTPServer(
+            self.app,
+            xheaders=False,
+            idle_connection_timeout=self.config.limits.handshake_timeout,
+            body_timeout=self.config.limits.handshake_timeout,
+        )
         self.http.add_sockets(sockets)
         interval = max(0.5, min(5.0, self.config.idle_timeout / 4))
         self._sweeper = PeriodicCallback(self._close_idle, interval * 1000)
@@ -354,7 +445,7 @@ class TalkexServer:
             self.http.stop()
         for session in list(self.service.sessions):
             if isinstance(session.peer, SocketHandler):
-                session.peer.close(CLOSE_GOING_AWAY, "server shutting down")
+                session.peer.close(CloseCode.GOING_AWAY, "server shutting down")
             await session.close()
         if self.http is not None:
             await self.http.close_all_connections()

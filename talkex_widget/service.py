@@ -21,6 +21,7 @@ import orjson
 
 from .channels import DEFAULT_MAX_CHANNELS, ChannelTable, Route
 from .history import HistoryStore, StoredMessage
+from .limits import CloseCode, Limits, TokenBucket
 from .presence import Diff, is_empty
 from .protocol import (
     Event,
@@ -64,6 +65,9 @@ class Peer(Protocol):
 
     def send(self, text: str) -> None:
         """Queue one frame; must not raise when the transport is already gone."""
+
+    def close_peer(self, code: int, reason: str) -> None:
+        """Close the transport (flood, policy); the session is closed after it."""
 
 
 @dataclass(eq=False)
@@ -113,6 +117,7 @@ class ChatService:
         *,
         rules: RoomRules = DEFAULT_RULES,
         max_channels: int = DEFAULT_MAX_CHANNELS,
+        limits: Limits | None = None,
         node: str | None = None,
         node_timeout: float = 30.0,
     ) -> None:
@@ -120,6 +125,7 @@ class ChatService:
         self.pubsub = pubsub
         self.rules = rules
         self.max_channels = max_channels
+        self.limits = limits or Limits()
         self.node_timeout = node_timeout
         self.tracker = Tracker(node or f"{socket.gethostname()}-{os.getpid()}")
         self.rooms: dict[str, Room] = {}
@@ -313,7 +319,9 @@ class ChatService:
         try:
             await self.pubsub.publish(channel, data)
         except Exception as exc:  # the pubsub is down: local rooms carry on
-            log.warning("pubsub publish on %s failed: %s", channel, exc)
+            # A known outage was logged once by the pubsub: not one line per broadcast.
+            level = logging.WARNING if self.pubsub.healthy else logging.DEBUG
+            log.log(level, "pubsub publish on %s failed: %s", channel, exc)
 
 
 def _wire(messages: list[StoredMessage]) -> list[dict[str, Any]]:
@@ -329,6 +337,9 @@ class Session:
         self.channels = ChannelTable(service.max_channels)
         self.members: dict[str, Member] = {}
         self.closed = False
+        limits = service.limits
+        self.frames = TokenBucket(limits.frames_per_window, limits.frame_window)
+        self.messages = TokenBucket(limits.messages_per_window, limits.message_window)
 
     def send(self, message: Message) -> None:
         self.peer.send(encode(message))
@@ -336,6 +347,11 @@ class Session:
     async def receive(self, data: str | bytes) -> None:
         """Handle one incoming frame. Never raises: every failure becomes an answer."""
         if self.closed:
+            return
+        if not self.frames.take():
+            log.warning("closing %s (%s): flood", self.peer.id, self.peer.nickname)
+            self.peer.close_peer(CloseCode.POLICY, "flood: too many frames, slow down")
+            await self.close()
             return
         try:
             message = decode(data)
@@ -429,6 +445,12 @@ class Session:
             return
         service = self.service
         if message.event == "new_msg":
+            if not self.messages.take():
+                limits = service.limits
+                raise RoomError(
+                    f"you are sending too fast (limit {limits.messages_per_window} messages "
+                    f"per {limits.message_window:g} s)"
+                )
             stored = await service.post(member, message.payload)
             self.send(ok_reply(message, {"id": stored.id}))
         elif message.event == "new_status":

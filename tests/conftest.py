@@ -9,17 +9,20 @@ from urllib.parse import urlencode
 import pytest
 
 from talkex_widget.client import RoomClient, Socket
+from talkex_widget.limits import Limits
 from talkex_widget.server import ServerConfig, TalkexServer
 
 from .helpers import RawSocket
 
 TOKEN = "test-token"
+RELAXED = Limits(messages_per_window=100_000, frames_per_window=1_000_000)
+"""Rate limits out of the way for tests about something else; tests/test_limits.py uses defaults."""
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[TalkexServer]:
     """A Talkex server in this test's event loop, memory backends, token ``TOKEN``."""
-    srv = TalkexServer(ServerConfig(port=0, token=TOKEN))
+    srv = TalkexServer(ServerConfig(port=0, token=TOKEN, limits=RELAXED))
     await srv.start()
     try:
         yield srv
