@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,7 +16,6 @@ from talkex_widget.service import PRESENCE_CHANNEL
 
 from .conftest import TOKEN
 from .helpers import eventually
-
 
 
 @pytest.fixture
