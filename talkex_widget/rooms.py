@@ -61,6 +61,8 @@ class RoomRules:
     max_room_name: int = 64
     max_nickname: int = 32
     max_body: int = 4000
+    max_activity: int = 80
+    """Longest ``activity`` text in a presence meta (what a busy person is running)."""
 
     def room_name(self, name: str) -> str:
         if not name:
@@ -110,6 +112,21 @@ class RoomRules:
             raise RoomError(f"status must be one of {', '.join(STATUSES)}")
         return str(status)
 
+    def activity(self, payload: dict[str, Any]) -> str | None:
+        """Optional words beside a status ("running train.ipynb"); shown to everyone, so held
+        to the nickname's rules and kept short: presence metas are copied to every member."""
+        activity = payload.get("activity")
+        if activity is None:
+            return None
+        if not isinstance(activity, str):
+            raise RoomError("activity must be a string")
+        activity = activity.strip()
+        if len(activity) > self.max_activity:
+            raise RoomError(f"activity must be at most {self.max_activity} characters")
+        if not activity.isprintable():
+            raise RoomError("activity may not contain control or invisible formatting characters")
+        return activity or None
+
     def optional_int(self, payload: dict[str, Any], field: str, *, minimum: int = 0) -> int | None:
         value = payload.get(field)
         if value is None:
@@ -132,6 +149,11 @@ class RoomRules:
 DEFAULT_RULES = RoomRules()
 
 
-def online_meta(status: str = "online", now: datetime | None = None) -> dict[str, str]:
+def online_meta(
+    status: str = "online", now: datetime | None = None, activity: str | None = None
+) -> dict[str, str]:
     """The presence meta a fresh join tracks."""
-    return {"status": status, "online_at": iso_now(now)}
+    meta = {"status": status, "online_at": iso_now(now)}
+    if activity:
+        meta["activity"] = activity
+    return meta

@@ -79,6 +79,7 @@ class Member:
     join_ref: str | None
     phx_ref: str | None = None
     status: str = "online"
+    activity: str | None = None
     buffer: list[str] | None = field(default_factory=list)
     """Broadcasts that arrive while the join is in flight; ``None`` once the join is done."""
 
@@ -181,11 +182,12 @@ class ChatService:
         self.rules.room_name(room_name)
         last_seen_id = self.rules.optional_int(payload, "last_seen_id")
         status = self.rules.status(payload) if "status" in payload else "online"
+        activity = self.rules.activity(payload)
         room = self.rooms.get(room_name)
         if room is None:
             room = self.rooms[room_name] = Room(room_name)
             await self.pubsub.subscribe(room.topic, self._on_room_frame)
-        member = Member(peer, room_name, join_ref, status=status)
+        member = Member(peer, room_name, join_ref, status=status, activity=activity)
         room.members[(peer.id, room.topic)] = member
         try:
             response = await self._join_history(room_name, last_seen_id)
@@ -214,7 +216,7 @@ class ChatService:
         for text in buffered:
             member.peer.send(text)
         member.phx_ref, diff, delta = self.tracker.track(
-            topic, member.peer.nickname, online_meta(member.status)
+            topic, member.peer.nickname, online_meta(member.status, activity=member.activity)
         )
         await self._presence_changed(topic, diff, delta)
 
@@ -248,13 +250,16 @@ class ChatService:
 
     async def set_status(self, member: Member, payload: dict[str, Any]) -> None:
         status = self.rules.status(payload)
+        activity = self.rules.activity(payload)
         topic = topic_for(member.room)
         if member.phx_ref is None:
             raise RoomError("not tracked yet")
         old = self.tracker.get(topic, member.peer.nickname, member.phx_ref) or {}
-        meta = {k: v for k, v in old.items() if not k.startswith("phx_ref")}
+        meta = {k: v for k, v in old.items() if not k.startswith("phx_ref") and k != "activity"}
         meta["status"] = status
-        member.status = status
+        if activity:
+            meta["activity"] = activity
+        member.status, member.activity = status, activity
         member.phx_ref, diff, delta = self.tracker.update(
             topic, member.peer.nickname, member.phx_ref, meta
         )

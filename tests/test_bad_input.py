@@ -178,6 +178,16 @@ CASES = [
     ),
     Case("status-missing", push("new_status", {}), ErrorReply("must be one of")),
     Case("status-object", push("new_status", {"status": {"$ne": 1}}), ErrorReply("must be one of")),
+    Case(
+        "activity-too-long",
+        push("new_status", {"status": "busy", "activity": "a" * 81}),
+        ErrorReply("at most 80"),
+    ),
+    Case(
+        "activity-bidi",
+        push("new_status", {"status": "busy", "activity": "x\u202ey"}),
+        ErrorReply("control"),
+    ),
     Case("history-limit-0", push("history", {"limit": 0}), ErrorReply("integer")),
     Case("history-limit-huge", push("history", {"limit": 10**9}), ErrorReply("at most 200")),
     Case("history-before-negative", push("history", {"before_id": -5}), ErrorReply("integer")),

@@ -109,3 +109,17 @@ def test_topics_and_time() -> None:
     moment = datetime(2026, 11, 29, 15, 4, 5, 123456, tzinfo=timezone.utc)
     assert iso_now(moment) == "2026-11-29T15:04:05.123Z"
     assert online_meta(now=moment) == {"status": "online", "online_at": "2026-11-29T15:04:05.123Z"}
+
+
+def test_activity_is_optional_short_and_printable() -> None:
+    assert DEFAULT_RULES.activity({}) is None
+    assert DEFAULT_RULES.activity({"activity": "  running train.ipynb "}) == "running train.ipynb"
+    assert DEFAULT_RULES.activity({"activity": "   "}) is None
+    for payload, reason in [
+        ({"activity": 3}, "must be a string"),
+        ({"activity": "x" * 81}, "at most 80"),
+        ({"activity": "fit\u202emodel"}, "control"),
+    ]:
+        with pytest.raises(RoomError, match=reason):
+            DEFAULT_RULES.activity(payload)
+    assert online_meta("busy", activity="fit")["activity"] == "fit"

@@ -273,3 +273,32 @@ async def test_history_api_pages_back(server: TalkexServer, join_room: JoinRoom)
         assert response.code == 400 and json.loads(response.body)["error"]
     response = await client.fetch(base_url(server) + "api/rooms/lobby/messages", raise_error=False)
     assert response.code == 403
+
+
+async def test_busy_with_an_activity_shows_what_someone_is_running(raw: Raw) -> None:
+    sock = await raw("dana")
+    watcher = await raw("watcher")
+    for s in (sock, watcher):
+        s.send(["1", "1", "room:lobby", "phx_join", {}])
+        await s.reply_to("1")
+    sock.send(["1", "2", "room:lobby", "new_status", {"status": "busy", "activity": "fit()"}])
+    assert (await sock.reply_to("2"))["status"] == "ok"
+    diff = await watcher.until(
+        lambda f: (
+            f[3] == "presence_diff"
+            and "dana" in f[4]["joins"]
+            and f[4]["joins"]["dana"]["metas"][0]["status"] == "busy"
+        )
+    )
+    meta = diff[4]["joins"]["dana"]["metas"][0]
+    assert meta["activity"] == "fit()" and meta["phx_ref_prev"]
+    sock.send(["1", "3", "room:lobby", "new_status", {"status": "online"}])
+    await sock.reply_to("3")
+    diff = await watcher.until(
+        lambda f: (
+            f[3] == "presence_diff"
+            and "dana" in f[4]["joins"]
+            and f[4]["joins"]["dana"]["metas"][0]["status"] == "online"
+        )
+    )
+    assert "activity" not in diff[4]["joins"]["dana"]["metas"][0]
