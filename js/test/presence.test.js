@@ -31,6 +31,23 @@ describe("buildPresenceList", () => {
     ]);
   });
 
+  it("carries what a busy person is running, and drops it when they are back", () => {
+    let state = Presence.syncState({}, { dana: { metas: [meta("1")] } });
+    state = Presence.syncDiff(state, {
+      joins: { dana: { metas: [meta("2", "busy", { activity: "fit()", phx_ref_prev: "1" })] } },
+      leaves: { dana: { metas: [meta("1")] } },
+    });
+    expect(buildPresenceList(entries(state), "me")[0]).toMatchObject({
+      status: "busy",
+      activity: "fit()",
+    });
+    state = Presence.syncDiff(state, {
+      joins: { dana: { metas: [meta("3", "online", { phx_ref_prev: "2" })] } },
+      leaves: { dana: { metas: [meta("2", "busy", { activity: "fit()" })] } },
+    });
+    expect(buildPresenceList(entries(state), "me")[0].activity).toBeNull();
+  });
+
   it("shows the status of the connection that changed last", () => {
     let state = Presence.syncState({}, { bob: { metas: [meta("1"), meta("2")] } });
     // bob's second tab goes away: an update is a leave of the old meta and a join of the new.
@@ -69,6 +86,6 @@ describe("buildPresenceList", () => {
       ],
       "me",
     );
-    expect(rows).toEqual([{ name: "x", status: "online", count: 2, self: false, onlineAt: "2024-03-01T09:00:00.000Z" }]);
+    expect(rows).toEqual([{ name: "x", status: "online", activity: null, count: 2, self: false, onlineAt: "2024-03-01T09:00:00.000Z" }]);
   });
 });

@@ -12,11 +12,17 @@ export function PresenceList({ people }) {
           data-nickname={person.name}
           data-status={person.status}
           data-count={person.count}
-          title={`${displayName(person.name)} · ${person.status}${person.count > 1 ? ` · ${person.count} connections` : ""}`}
+          data-activity={person.activity || undefined}
+          title={`${displayName(person.name)} · ${person.status}${person.activity ? `: ${displayName(person.activity)}` : ""}${person.count > 1 ? ` · ${person.count} connections` : ""}`}
         >
           <span className={`tx-dot tx-dot-${person.status}`} role="img" aria-label={person.status} />
           <Name name={person.name} />
           {person.count > 1 && <span className="tx-count">×{person.count}</span>}
+          {person.activity && (
+            <span className="tx-activity">
+              <bdi>{displayName(person.activity)}</bdi>
+            </span>
+          )}
           {person.self && <span className="tx-you">you</span>}
         </li>
       ))}

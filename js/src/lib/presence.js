@@ -3,7 +3,7 @@ import { isStatus } from "./validate.js";
 
 /**
  * One row per person from `presence.list((name, {metas}) => ({name, metas}))`:
- * [{name, status, count, self, onlineAt}], sorted case-insensitively.
+ * [{name, status, activity, count, self, onlineAt}], sorted case-insensitively.
  *
  * `count` is the number of connections (metas). The status is the one of the meta that
  * changed last: Phoenix's syncDiff appends joined metas (and an update is a leave plus a
@@ -22,6 +22,8 @@ export function buildPresenceList(entries, selfName) {
     rows.push({
       name: entry.name,
       status: isStatus(latest.status) ? latest.status : "online",
+      // What a busy person is running ("fit model"), from the same latest meta.
+      activity: typeof latest.activity === "string" && latest.activity ? latest.activity : null,
       count: metas.length,
       self: entry.name === selfName,
       onlineAt: firstOnline || null,
