@@ -1,10 +1,38 @@
 """Talkex: chat with presence beside your notebook code.
 
 Importing the package stays cheap (no Tornado, no widget machinery) so ``%load_ext`` and the
-CLI start fast; the heavy parts are imported where they are used.
+CLI start fast; the heavy parts are imported where they are used. ``talkex_widget.ChatWidget``
+is imported on first access.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+__all__ = ["ChatWidget", "__version__", "load_ipython_extension", "unload_ipython_extension"]
+
+if TYPE_CHECKING:
+    from .widget import ChatWidget
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ChatWidget":
+        from .widget import ChatWidget
+
+        return ChatWidget
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext talkex_widget``: the ``%talkex`` and ``%chat`` magics."""
+    from .magics import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext talkex_widget``: magics removed, widgets closed, embedded server stopped."""
+    from .magics import unload
+
+    unload(ipython)

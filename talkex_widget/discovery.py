@@ -1,0 +1,172 @@
+"""Which Talkex server to talk to: URLs, and the runtime file kernels share.
+
+A kernel that starts the embedded server writes ``talkex-server.json`` (url, token, pid; mode
+0600) in Jupyter's runtime directory, where Jupyter keeps its own connection files. Other kernels
+of the same user read it and join that server instead of starting their own. A file whose
+process is gone, or whose server does not answer ``/healthz``, is stale: it is ignored and the
+next kernel that starts a server replaces it. Only the process named in the file removes it.
+
+Tokens never appear in a :class:`ServerInfo`'s repr, so printing one in a notebook (whose
+outputs are saved) does not leak it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+from jupyter_core.paths import jupyter_runtime_dir
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; two kernels may race to start a server
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "RUNTIME_FILE",
+    "ServerInfo",
+    "find_running",
+    "forget",
+    "health",
+    "healthy",
+    "parse_server_url",
+    "publish",
+    "read_runtime_file",
+    "runtime_file",
+    "runtime_lock",
+]
+
+RUNTIME_FILE = "talkex-server.json"
+HEALTH_TIMEOUT = 2.0
+"""Seconds a live server has to answer ``/healthz``; a loopback server answers in milliseconds."""
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """A server to connect to: its http base URL (ending in ``/``, no token) and its token."""
+
+    url: str
+    token: str | None = field(default=None, repr=False)
+    pid: int | None = None
+    """The process running the server, when known (from the runtime file)."""
+
+    @property
+    def netloc(self) -> str:
+        return urlsplit(self.url).netloc
+
+    def same_server(self, other: ServerInfo | None) -> bool:
+        return other is not None and (self.url, self.token) == (other.url, other.token)
+
+
+def parse_server_url(text: str, default_token: str | None = None) -> ServerInfo:
+    """``http://host:port[/prefix][?token=T]`` -> :class:`ServerInfo` (token out of the URL).
+
+    ``ws://`` and ``wss://`` are accepted and mean the same server over http(s). Without a
+    ``token`` in the query, ``default_token`` is used.
+    """
+    parts = urlsplit(text.strip())
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not a Talkex server URL: {text!r} (expected http://HOST:PORT/)")
+    tokens = parse_qs(parts.query).get("token")
+    path = parts.path.rstrip("/") + "/"
+    return ServerInfo(
+        urlunsplit((scheme, parts.netloc, path, "", "")), tokens[0] if tokens else default_token
+    )
+
+
+def runtime_file() -> Path:
+    return Path(jupyter_runtime_dir()) / RUNTIME_FILE
+
+
+@contextlib.contextmanager
+def runtime_lock() -> Iterator[None]:
+    """Serialize "find a server or start one" between the kernels of this user."""
+    path = runtime_file().with_suffix(".lock")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def read_runtime_file() -> ServerInfo | None:
+    """The server the runtime file names, or ``None`` if there is no readable file."""
+    try:
+        data = json.loads(runtime_file().read_text(encoding="utf-8"))
+        return ServerInfo(str(data["url"]), data.get("token") or None, int(data["pid"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def publish(info: ServerInfo) -> Path:
+    """Write the runtime file for ``info`` atomically, readable by this user only."""
+    path = runtime_file()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    payload = {"url": info.url, "token": info.token, "pid": info.pid or os.getpid()}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, json.dumps(payload).encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    return path
+
+
+def forget(pid: int | None = None) -> bool:
+    """Remove the runtime file if process ``pid`` (default: this one) wrote it."""
+    pid = pid or os.getpid()
+    info = read_runtime_file()
+    if info is None or info.pid != pid:
+        return False
+    with contextlib.suppress(FileNotFoundError):
+        runtime_file().unlink()
+    return True
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive, though not ours
+        return True
+    return True
+
+
+def health(info: ServerInfo, timeout: float = HEALTH_TIMEOUT) -> dict[str, Any] | None:
+    """What ``/healthz`` says (``status``, ``version``, ``rooms``, ``connections``), or
+    ``None`` when no Talkex server answers at ``info.url``."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
+    try:
+        with opener.open(info.url + "healthz", timeout=timeout) as response:
+            body = json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+    if isinstance(body, dict) and "version" in body and "status" in body:
+        return body
+    return None
+
+
+def healthy(info: ServerInfo, timeout: float = HEALTH_TIMEOUT) -> bool:
+    return health(info, timeout) is not None
+
+
+def find_running() -> ServerInfo | None:
+    """The server named in the runtime file if its process lives and it answers."""
+    info = read_runtime_file()
+    if info is None or info.pid is None or not _process_alive(info.pid):
+        return None
+    return info if healthy(info) else None
