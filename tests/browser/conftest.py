@@ -12,11 +12,14 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from talkex_widget.embedded import ServerThread
 from talkex_widget.server import ServerConfig
+
+from .servers import RestartableServer
 
 pytestmark = pytest.mark.browser
 
@@ -41,16 +44,29 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     return report
 
 
+_SHARED: dict[str, object] = {}
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
+    """One Chromium per pytest process. Other suites (tests/notebook) import this fixture; pytest
+    then sets it up once per conftest, so the second set-up borrows the first one's browser:
+    Playwright's sync API allows a single instance per process."""
+    if "browser" in _SHARED:
+        yield _SHARED["browser"]
+        return
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        _SHARED["browser"] = browser
+        try:
+            yield browser
+        finally:
+            del _SHARED["browser"]
+            browser.close()
 
 
 @pytest.fixture
@@ -87,3 +103,31 @@ def chat_server() -> Iterator[ServerThread]:
     thread = ServerThread(ServerConfig(port=0, token=TOKEN)).start()
     yield thread
     thread.stop()
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[..., ServerThread]]:
+    """``make_server(**config)`` -> a started server (token ``TOKEN``, free port, memory history
+    unless given); every one is stopped after the test. For limits or stores ``chat_server``
+    does not have."""
+    threads: list[ServerThread] = []
+
+    def _make(**config: Any) -> ServerThread:
+        thread = ServerThread(ServerConfig(**{"port": 0, "token": TOKEN, **config})).start()
+        threads.append(thread)
+        return thread
+
+    yield _make
+    for thread in threads:
+        thread.stop()
+
+
+@pytest.fixture
+def restartable_server(tmp_path: Path) -> Iterator[RestartableServer]:
+    """A server with SQLite history in ``tmp_path`` that the test may ``stop()`` and ``start()``
+    again on the same port (see :class:`.servers.RestartableServer`)."""
+    server = RestartableServer(
+        ServerConfig(port=0, token=TOKEN, db=f"sqlite:///{tmp_path / 'history.db'}")
+    )
+    yield server
+    server.stop()

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { splitFences } from "../lib/body.js";
 import { displayItems, groupMessages, itemKey } from "../lib/messages.js";
 import { formatFull, formatTime } from "../lib/time.js";
 import { Name } from "./Name.jsx";
@@ -141,7 +142,15 @@ function MessageRow({ item, showTime, onRetry, onDiscard }) {
         </time>
       )}
       <div className="tx-body" dir="auto">
-        {item.body}
+        {splitFences(item.body).map((segment, i) =>
+          segment.kind === "code" ? (
+            <pre key={i} className="tx-code">
+              {segment.text}
+            </pre>
+          ) : (
+            segment.text
+          ),
+        )}
       </div>
       {state === "sending" && <span className="tx-msg-state">sending…</span>}
       {state === "failed" && (

@@ -1,4 +1,4 @@
-import { useSyncExternalStore } from "react";
+import { useState, useSyncExternalStore } from "react";
 import { Alert } from "./Alert.jsx";
 import { Composer } from "./Composer.jsx";
 import { ConnectionIndicator } from "./ConnectionIndicator.jsx";
@@ -26,6 +26,12 @@ function composerHint(state) {
 export function RoomView({ session, onStatusChange, actions = null }) {
   const state = useSession(session);
   const ready = state.connection === "connected" && state.joined;
+  // Once in the room, the box stays open through a reconnect: what is written meanwhile waits
+  // as "sending" and the session pushes it after the rejoin (same client_id: stored once).
+  // Closing it would also drop the focus and the text of someone typing when the link blips.
+  const [wasReady, setWasReady] = useState(false);
+  if (ready && !wasReady) setWasReady(true);
+  const canWrite = ready || (wasReady && !state.joinError);
   const changeStatus = onStatusChange || ((status) => session.setStatus(status));
   return (
     <div className="tx-room" data-room={state.room} data-joined={state.joined ? "true" : "false"}>
@@ -61,7 +67,7 @@ export function RoomView({ session, onStatusChange, actions = null }) {
           <PresenceList people={state.presence} />
         </aside>
       </div>
-      <Composer enabled={ready} hint={composerHint(state)} onSend={(text) => session.send(text)} />
+      <Composer enabled={canWrite} hint={composerHint(state)} onSend={(text) => session.send(text)} />
     </div>
   );
 }
