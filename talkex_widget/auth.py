@@ -11,15 +11,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import orjson
 
-__all__ = ["Auth", "Identity", "TokenError", "issue_token", "read_token"]
+__all__ = ["MAX_ORIGINS", "Auth", "Identity", "TokenError", "issue_token", "read_token"]
 
 _PREFIX = "tx1"
+_ORIGIN_RE = re.compile(
+    r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?"
+)
+MAX_ORIGINS = 64
 
 
 class TokenError(ValueError):
@@ -100,8 +105,17 @@ class Auth:
         return None
 
     def allow(self, origin: str) -> None:
-        """Trust one more browser origin (a Jupyter server whose pages embed the widget)."""
-        self.allow_origins.add(origin.rstrip("/"))
+        """Trust one more browser origin (a Jupyter server whose pages embed the widget).
+
+        Raises ``ValueError`` for anything but ``scheme://host[:port]``, and past
+        :data:`MAX_ORIGINS` so a token holder cannot grow the set without bound.
+        """
+        origin = origin.rstrip("/")
+        if not _ORIGIN_RE.fullmatch(origin):
+            raise ValueError(f"not an origin (http[s]://host[:port]): {origin[:100]!r}")
+        if origin not in self.allow_origins and len(self.allow_origins) >= MAX_ORIGINS:
+            raise ValueError(f"too many allowed origins (limit {MAX_ORIGINS})")
+        self.allow_origins.add(origin)
 
     def origin_allowed(self, origin: str | None, host: str) -> bool:
         """Browsers attach cookies to cross-site WebSocket requests, and any page may try to

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import itertools
+import json
 import logging
 import os
 import threading
@@ -28,12 +29,14 @@ from typing import Any
 
 import anywidget
 import traitlets
+from tornado.httpclient import AsyncHTTPClient
 
 from .client import RoomClient, Socket
 from .discovery import ServerInfo, parse_server_url
 from .embedded import LoopThread, manager
 from .relay import RelayHub
 from .rooms import DEFAULT_RULES, STATUSES, RoomError
+from .sharing import format_share
 
 __all__ = ["ChatWidget", "default_nickname", "open_widgets"]
 
@@ -323,9 +326,34 @@ class ChatWidget(anywidget.AnyWidget):
             return
         if content.get("kind") == "hello" and isinstance(content.get("view"), str):
             self._views.add(content["view"])
-            self._send_config(content["view"])
+            origin = content.get("origin")
+            if isinstance(origin, str) and origin:
+                self._loop.submit(self._vouch_then_config(content["view"], origin))
+            else:
+                self._send_config(content["view"])
         else:
             self._relays.handle(content)
+
+    async def _vouch_then_config(self, view: str, origin: str) -> None:
+        """Tell the server the view's page origin may open sockets, then hand over the config.
+
+        The server refuses browser origins it does not know (cross-site WebSocket hijacking);
+        the Jupyter page's origin is known only to the view, which reports it over the
+        kernel's authenticated comm. Should the server refuse, the view still works through
+        the comm relay.
+        """
+        info = self._server
+        try:
+            await AsyncHTTPClient().fetch(
+                info.url + "api/origins",
+                method="POST",
+                body=json.dumps({"origin": origin}),
+                headers={"Authorization": f"token {info.token or ''}"},
+                request_timeout=5,
+            )
+        except Exception as exc:
+            log.info("server did not accept the origin %s: %s", origin, exc)
+        self._send_config(view)
 
     def _send_config(self, view: str) -> None:
         info = self._server
@@ -364,6 +392,14 @@ class ChatWidget(anywidget.AnyWidget):
     def has_more(self) -> bool:
         """Whether the server holds messages older than the oldest in :attr:`messages`."""
         return self._require_link().client.has_more
+
+    def share(self, obj: Any, caption: str | None = None, timeout: float | None = None) -> int:
+        """Post a kernel object (a DataFrame, an array, any value) as a readable table.
+
+        The text is fenced so the chat keeps its columns aligned, cut to the body limit with
+        a note when it is too long; returns the message id, like :meth:`send`.
+        """
+        return int(self.send(format_share(obj, caption), timeout))
 
     def history(self, limit: int = 50, timeout: float | None = None) -> list[dict[str, Any]]:
         """Load up to ``limit`` messages older than those held; returns them, oldest first.

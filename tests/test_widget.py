@@ -178,6 +178,17 @@ def test_python_api(
     assert len(cy.messages) == 63 and not cy.has_more
     assert [m["id"] for m in cy.messages] == sorted(m["id"] for m in cy.messages)
 
+    # a kernel object shared as a table arrives as one fenced message
+    class Table:
+        def to_string(self, max_rows: int, max_cols: int) -> str:
+            return "   x  y\n0  1  2"
+
+    shared = ada.share(Table(), caption="result")
+    eventually_sync(lambda: any(m["id"] == shared for m in cy.messages))
+    assert [m["body"] for m in cy.messages if m["id"] == shared] == [
+        "result\n```\n   x  y\n0  1  2\n```"
+    ]
+
     # changing the room rejoins there
     cy.room = "elsewhere"
     assert cy.messages == [] and cy.presence == {"cy": "online"}
