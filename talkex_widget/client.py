@@ -20,7 +20,11 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from tornado.httpclient import HTTPClientError, HTTPRequest
-from tornado.websocket import WebSocketClientConnection, websocket_connect
+from tornado.websocket import (
+    WebSocketClientConnection,
+    WebSocketClosedError,
+    websocket_connect,
+)
 
 from .presence import State, sync_diff, sync_state
 from .protocol import PHOENIX_TOPIC, Event, Message, ProtocolError, decode, encode
@@ -213,7 +217,13 @@ class Socket:
     def send(self, message: Message) -> None:
         if self._conn is None:
             raise ConnectionError("socket is not connected")
-        self._conn.write_message(encode(message))
+        try:
+            written = self._conn.write_message(encode(message))
+        except WebSocketClosedError:  # closed, and the read loop has not noticed yet
+            raise ConnectionError("socket is closed") from None
+        # A write cut off by a drop fails later; the read loop reports the drop, so the write's
+        # own error is retrieved here instead of being logged as "never retrieved".
+        written.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     async def request(self, message: Message, timeout: float | None = None) -> dict[str, Any]:
         """Send a frame with a ``ref`` and wait for its ``phx_reply`` payload."""
@@ -439,6 +449,11 @@ class RoomClient:
     def presence(self) -> PresenceView:
         return self.channel.presence
 
+    @property
+    def nickname(self) -> str:
+        """The author name the server gives this socket's messages (it trims the nickname)."""
+        return str(self.socket.params.get("nickname", "")).strip()
+
     def _join_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"status": self.status}
         if self.last_seen_id is not None:
@@ -454,7 +469,15 @@ class RoomClient:
         self.has_more = bool(response.get("has_more")) if not self.messages else self.has_more
         for message in response.get("messages", []):
             self._add(message)
-        if self.pending and (self._resend_task is None or self._resend_task.done()):
+        if self.last_seen_id is None and not response.get("has_more"):
+            # The whole room was in the reply and it was empty: nothing is missing up to here,
+            # so a rejoin must ask for everything after 0, not for the latest page only.
+            self.last_seen_id = 0
+        if self.pending:
+            if self._resend_task is not None and not self._resend_task.done():
+                # Still waiting to push a list taken before the last disconnect: messages that
+                # failed since are not on it. Start over from what is pending now.
+                self._resend_task.cancel()
             self._resend_task = asyncio.ensure_future(self._resend())
 
     def _on_new_msg(self, payload: dict[str, Any]) -> None:
@@ -468,7 +491,8 @@ class RoomClient:
         if self.last_seen_id is None or message_id > self.last_seen_id:
             self.last_seen_id = message_id
         client_id = message.get("client_id")
-        if client_id is not None:
+        if client_id is not None and message.get("author") == self.nickname:
+            # client_ids are unique per author only: another person's message may carry ours.
             self.pending.pop(client_id, None)
         for callback in self.on_message:
             try:

@@ -1,0 +1,354 @@
+"""No lost messages while the server is killed under load (issue 5).
+
+A real ``talkex serve`` process with a SQLite history, 20 Python clients (:class:`RoomClient`)
+posting in one room, and the server SIGKILLed and restarted on the same port several times at
+random moments while they post. Nobody helps the clients: they reconnect, rejoin with
+``last_seen_id`` and resend what was never acknowledged by themselves. At the end every message
+is stored exactly once, every acknowledgement names the stored message, and every client sees
+the history, in order. Two clients also lose their network for longer than a join's first page.
+
+Set ``TALKEX_CHAOS_SEED`` to replay one run's random choices (the seed is in failure messages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import os
+import random
+import re
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import AsyncHTTPClient
+
+from talkex_widget.client import RoomClient, Socket
+from talkex_widget.service import JOIN_HISTORY
+
+from .helpers import eventually
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
+
+TOKEN = "chaos-token"
+CLIENTS = 20
+MESSAGES_EACH = 15
+KILLS = 4
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServerProcess:
+    """``talkex serve`` on a fixed port and database, killed and restarted at will."""
+
+    def __init__(self, port: int, db: Path, log: Path) -> None:
+        self.port = port
+        self.db = db
+        self.log = log
+        self.proc: asyncio.subprocess.Process | None = None
+        self.starts = 0
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    async def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "talkex_widget",
+                "serve",
+                "--port",
+                str(self.port),
+                "--db",
+                str(self.db),
+                "--token",
+                TOKEN,
+                "--log-level",
+                "warning",
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        assert self.proc.stdout is not None
+        while True:  # serving once it printed its URL
+            line = (await asyncio.wait_for(self.proc.stdout.readline(), 15)).decode()
+            assert line, f"talkex serve exited early:\n{self.log.read_text()[-2000:]}"
+            if re.search(r"http://\S+", line):
+                break
+        self.starts += 1
+
+    async def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(self.proc.wait(), 10)
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except asyncio.TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+@dataclass
+class Driver:
+    """One person typing: what they sent, and which sends got an ok reply."""
+
+    name: str
+    room: RoomClient
+    acked: dict[str, int] = field(default_factory=dict)
+    unanswered: list[str] = field(default_factory=list)
+    bodies: dict[str, str] = field(default_factory=dict)
+    opens: int = 0
+
+    async def run(self, rng: random.Random, progress: Progress) -> None:
+        for i in range(MESSAGES_EACH):
+            client_id = f"{self.name}-{i}"
+            body = f"{self.name} says #{i}"
+            self.bodies[client_id] = body
+            # Mostly patient, sometimes not: an impatient caller gives up while the message
+            # may be on its way, is stored, or waits for the rejoin; it must land once anyway.
+            timeout = rng.uniform(0.05, 0.3) if rng.random() < 0.25 else 5.0
+            try:
+                self.acked[client_id] = await self.room.send(
+                    body, client_id=client_id, timeout=timeout
+                )
+                progress.acks += 1
+            except (asyncio.TimeoutError, ConnectionError):
+                self.unanswered.append(client_id)  # still pending: the client resends it
+            progress.attempts += 1
+            await asyncio.sleep(rng.uniform(0.01, 0.2))
+
+
+@dataclass
+class Progress:
+    attempts: int = 0
+    acks: int = 0
+
+
+async def read_history(base: str) -> list[dict[str, Any]]:
+    """The whole room through the HTTP API, paging back from the newest message."""
+    http = AsyncHTTPClient()
+    messages: list[dict[str, Any]] = []
+    before = ""
+    while True:
+        response = await http.fetch(
+            f"{base}api/rooms/lobby/messages?limit=200&token={TOKEN}{before}"
+        )
+        page = json.loads(response.body)
+        messages[:0] = page["messages"]
+        if not page["has_more"]:
+            return messages
+        before = f"&before_id={page['messages'][0]['id']}"
+
+
+async def export(db: Path) -> list[dict[str, Any]]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "talkex_widget",
+        "export",
+        "lobby",
+        "--format",
+        "json",
+        "--db",
+        str(db),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    return list(json.loads(out)["messages"])
+
+
+def online(drivers: list[Driver], offline: set[str]) -> list[Driver]:
+    return [d for d in drivers if d.name not in offline]
+
+
+def report(drivers: list[Driver], server: ServerProcess) -> str:
+    """Where each client stands, and the server's last words, for a failure message."""
+    clients = "\n".join(
+        f"{d.name}: {d.room.channel.state}, connected={d.room.socket.connected}, "
+        f"opens={d.opens}, {len(d.room.messages)} messages, last_seen={d.room.last_seen_id}, "
+        f"pending={list(d.room.pending)}"
+        for d in drivers
+    )
+    log = server.log.read_text(errors="replace")[-3000:] if server.log.exists() else ""
+    return f"{clients}\nserver log (end):\n{log}"
+
+
+def summary(message: dict[str, Any]) -> tuple[int, str, str, str | None]:
+    return (message["id"], message["author"], message["body"], message.get("client_id"))
+
+
+async def test_no_message_is_lost_or_doubled_while_the_server_is_killed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="talkex.client")  # rejoins and resends, on failure
+    seed = int(os.environ.get("TALKEX_CHAOS_SEED", time.time_ns() % 1_000_000))
+    rng = random.Random(seed)
+    started = time.monotonic()
+    server = ServerProcess(free_port(), tmp_path / "chat.db", tmp_path / "server.log")
+    drivers: list[Driver] = []
+
+    async def wait(condition: Callable[[], object], timeout: float, what: str) -> None:
+        try:
+            await eventually(condition, timeout)
+        except AssertionError:
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what} (seed {seed}):\n"
+                f"{report(drivers, server)}"
+            ) from None
+
+    try:
+        await server.start()
+        for n in range(CLIENTS):
+            name = f"user{n:02d}"
+            sock = Socket(server.base, {"nickname": name, "token": TOKEN})
+            driver = Driver(name, RoomClient(sock, "lobby"))
+            sock.on_open.append(lambda d=driver: setattr(d, "opens", d.opens + 1))
+            await sock.connect()
+            drivers.append(driver)
+        await asyncio.gather(*(d.room.join() for d in drivers))
+
+        progress = Progress()
+        total = CLIENTS * MESSAGES_EACH
+        typing = asyncio.gather(*(d.run(random.Random(rng.random()), progress) for d in drivers))
+        offline: set[str] = set()
+
+        async def kill_and_restart() -> tuple[int, list[float]]:
+            """Kill points spread over the run, by how many sends were attempted; each kill
+            also waits until the restarted server acknowledged a few messages, so every
+            incarnation of the server takes real traffic before it dies."""
+            kills, outages = 0, []
+            for point in sorted(rng.sample(range(30, total - 40, 10), KILLS)):
+                acks_before = progress.acks
+                await wait(
+                    lambda p=point, a=acks_before: (
+                        typing.done() or (progress.attempts >= p and progress.acks >= a + 5)
+                    ),
+                    30,
+                    f"traffic before kill {kills + 1}",
+                )
+                if typing.done():
+                    break
+                await asyncio.sleep(rng.uniform(0, 0.05))
+                await server.kill()
+                killed_at = time.monotonic()
+                kills += 1
+                await server.start()
+                await wait(
+                    lambda: (
+                        typing.done()
+                        or all(d.room.channel.state == "joined" for d in online(drivers, offline))
+                    ),
+                    20,
+                    f"rejoins after kill {kills}",
+                )
+                outages.append(time.monotonic() - killed_at)
+            return kills, outages
+
+        async def lose_network(laggards: list[Driver]) -> int:
+            """Some people's network goes away for longer, while the others post more than a
+            join's first page: only a catch-up from ``last_seen_id`` gives them everything."""
+            start = rng.randrange(20, 60)
+            await wait(lambda: progress.attempts >= start, 30, "the drop point")
+            acks_before = progress.acks
+            for d in laggards:
+                offline.add(d.name)
+                d.room.socket.params["token"] = "wrong"  # reconnects are refused meanwhile
+                conn = d.room.socket._conn
+                if conn is not None:
+                    conn.close()
+            await wait(
+                lambda: typing.done() or progress.acks >= acks_before + 60,
+                30,
+                "traffic while offline",
+            )
+            for d in laggards:
+                d.room.socket.params["token"] = TOKEN
+                offline.discard(d.name)
+            return progress.acks - acks_before
+
+        laggards = rng.sample(drivers, 2)
+        (kills, outages), missed_offline = await asyncio.gather(
+            kill_and_restart(), lose_network(laggards)
+        )
+        await asyncio.wait_for(typing, 40)
+        assert kills >= KILLS - 1, f"only {kills} kills happened (seed {seed})"
+        assert missed_offline > JOIN_HISTORY, f"laggards missed only {missed_offline} (seed {seed})"
+        sending_done = time.monotonic()
+
+        # Stable again: everyone settles by themselves (no help from the test).
+        def settled() -> bool:
+            return all(
+                not d.room.pending
+                and d.room.channel.state == "joined"
+                and len(d.room.messages) >= total
+                for d in drivers
+            )
+
+        await wait(settled, 20, "every client to settle")
+        for d in drivers:
+            if d not in laggards:
+                assert d.opens >= kills + 1, f"{d.name} missed a restart (seed {seed})"
+        history = await read_history(server.base)
+
+        # The history: every message of every person exactly once, ids strictly increasing.
+        history_ids = [m["id"] for m in history]
+        assert all(a < b for a, b in itertools.pairwise(history_ids)), seed
+        bodies = [m["body"] for m in history]
+        assert len(set(bodies)) == len(bodies), f"a body is stored twice (seed {seed})"
+        stored = {(m["author"], m["client_id"]): m for m in history}
+        assert len(stored) == len(history) == total, (len(stored), len(history), seed)
+        for d in drivers:
+            for client_id, body in d.bodies.items():
+                message = stored[(d.name, client_id)]
+                assert message["body"] == body
+                if client_id in d.acked:  # an ok reply names the stored message
+                    assert d.acked[client_id] == message["id"], (d.name, client_id, seed)
+            assert set(d.acked) | set(d.unanswered) == set(d.bodies)
+            assert not set(d.acked) & set(d.unanswered)
+
+        # Every client's view is the history, in order, each message once.
+        expected = [summary(m) for m in history]
+        for d in drivers:
+            assert [summary(m) for m in d.room.ordered()] == expected, (d.name, seed)
+            assert d.room.last_seen_id == history_ids[-1]
+
+        for d in drivers:
+            await d.room.socket.disconnect()
+        await server.stop()
+        # What is on disk, read by another process, is what the server served.
+        assert [summary(m) for m in await export(server.db)] == expected
+
+        unanswered = sum(len(d.unanswered) for d in drivers)
+        print(
+            f"\nchaos seed={seed}: {kills} kills, {total} messages, {unanswered} sends "
+            f"without a reply, {missed_offline} posted while 2 were offline, "
+            f"ids {history_ids[0]}..{history_ids[-1]}, outages "
+            f"{', '.join(f'{o:.2f}' for o in outages)}s, sending {sending_done - started:.1f}s, "
+            f"total {time.monotonic() - started:.1f}s"
+        )
+    finally:
+        for d in drivers:
+            with contextlib.suppress(Exception):
+                await d.room.socket.disconnect()
+        await server.stop()
