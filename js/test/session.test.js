@@ -109,6 +109,17 @@ describe("ChatSession", () => {
     expect(server.messages).toHaveLength(1);
   });
 
+  it("keeps a rate-limited message sending and delivers it once after retry_after", async () => {
+    const alice = open("alice");
+    await joined(alice);
+    server.throttleNewMsg = 2;
+    alice.send("patience");
+    await waitFor(() => alice.getSnapshot().pending.length === 0, { what: "delivery", timeoutMs: 3000 });
+    expect(framesOf("new_msg").length).toBe(3);
+    expect(server.messages).toHaveLength(1);
+    expect(alice.getSnapshot().messages.map((m) => m.body)).toEqual(["patience"]);
+  });
+
   it("marks a refused message as failed with the reason, and can retry or discard it", async () => {
     const alice = open("alice");
     await joined(alice);

@@ -204,6 +204,15 @@ export class ChatSession {
         if (this.inFlight.get(clientId) !== push) return;
         this.inFlight.delete(clientId);
         const reason = reasonOf(reply, "message was not accepted");
+        const retryAfter = reply && typeof reply.retry_after === "number" ? reply.retry_after : null;
+        if (retryAfter !== null && retryAfter >= 0) {
+          // Refused for now (sending too fast), not for good: keep it "sending", try again.
+          this.update({ error: reason });
+          setTimeout(() => {
+            if (this.state.joined && this.findPending(clientId)?.state === "sending") this.pushMessage(clientId);
+          }, Math.min(retryAfter, 60) * 1000 + 10);
+          return;
+        }
         this.updatePending(clientId, { state: "failed", error: reason });
         this.update({ error: reason });
       })

@@ -16,6 +16,7 @@ export async function startFakePhoenix() {
     refuseJoin: null, // a reason to refuse joins with
     ignoreNewMsg: false, // neither store nor reply: the push times out
     rejectNewMsg: null, // a reason to refuse new_msg with
+    throttleNewMsg: 0, // how many new_msg to refuse with a retry_after, like a rate limit
     sockets: new Set(),
     refSeq: 0,
     nextId: 1,
@@ -83,6 +84,10 @@ export async function startFakePhoenix() {
       if (event === "new_msg") {
         if (server.ignoreNewMsg) return undefined;
         if (server.rejectNewMsg) return reply("error", { reason: server.rejectNewMsg });
+        if (server.throttleNewMsg > 0) {
+          server.throttleNewMsg -= 1;
+          return reply("error", { reason: "you are sending too fast", retry_after: 0.05 });
+        }
         let stored = server.messages.find((m) => m.client_id && m.client_id === payload.client_id);
         if (!stored) {
           stored = {
