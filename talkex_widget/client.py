@@ -413,13 +413,13 @@ class PresenceView:
         return {key: [dict(m) for m in presence["metas"]] for key, presence in self.state.items()}
 
     def statuses(self) -> dict[str, str]:
-        """``{nickname: status}``; a person is as available as their most available tab."""
-        rank = {"online": 0, "busy": 1, "away": 2}
+        """``{nickname: status}``: the status of the connection that changed last, the rule
+        the browser UI uses too (``sync_diff`` appends joined metas, and an update is a join),
+        so a notebook that starts running a cell shows its owner busy everywhere."""
         return {
-            key: min(
-                (m.get("status", "online") for m in presence["metas"]), key=lambda s: rank.get(s, 3)
-            )
+            key: presence["metas"][-1].get("status", "online")
             for key, presence in self.state.items()
+            if presence["metas"]
         }
 
 
@@ -435,6 +435,7 @@ class RoomClient:
         self.socket = socket
         self.room = room
         self.status = status
+        self.activity: str | None = None
         self.messages: dict[int, dict[str, Any]] = {}
         self.pending: dict[str, str] = {}
         self.has_more = False
@@ -456,6 +457,8 @@ class RoomClient:
 
     def _join_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"status": self.status}
+        if self.activity:
+            params["activity"] = self.activity
         if self.last_seen_id is not None:
             params["last_seen_id"] = self.last_seen_id
         return params
@@ -514,13 +517,20 @@ class RoomClient:
         return int(response["id"])
 
     async def _push(self, client_id: str, body: str, timeout: float | None) -> dict[str, Any]:
-        try:
-            response = await self.channel.push(
-                "new_msg", {"body": body, "client_id": client_id}, timeout
-            )
-        except PushError:
-            self.pending.pop(client_id, None)  # refused for good: resending cannot help
-            raise
+        while True:
+            try:
+                response = await self.channel.push(
+                    "new_msg", {"body": body, "client_id": client_id}, timeout
+                )
+                break
+            except PushError as exc:
+                retry_after = exc.response.get("retry_after")
+                if isinstance(retry_after, (int, float)) and retry_after >= 0:
+                    # Refused for now (a rate limit), not for good: wait, then the same again.
+                    await asyncio.sleep(min(float(retry_after), 60.0) + 0.01)
+                    continue
+                self.pending.pop(client_id, None)  # refused for good: resending cannot help
+                raise
         self.pending.pop(client_id, None)
         return response
 
@@ -534,9 +544,13 @@ class RoomClient:
                 log.info("resend of %s deferred: %s", client_id, exc)
                 return
 
-    async def set_status(self, status: str) -> None:
-        await self.channel.push("new_status", {"status": status})
-        self.status = status
+    async def set_status(self, status: str, activity: str | None = None) -> None:
+        """Change this connection's presence; ``activity`` says what a busy person runs."""
+        self.status, self.activity = status, activity  # rejoins carry it even if this fails
+        payload: dict[str, Any] = {"status": status}
+        if activity:
+            payload["activity"] = activity
+        await self.channel.push("new_status", payload)
 
     async def older(self, limit: int = 50) -> list[dict[str, Any]]:
         """Load messages before the oldest one held (scroll-back); returns them ascending."""

@@ -55,6 +55,11 @@ class TokenBucket:
         self.tokens = float(capacity)
         self.updated = clock()
 
+    def wait(self) -> float:
+        """Seconds until the next token: what a refused client should wait before retrying."""
+        missing = 1 - self.tokens
+        return max(0.0, missing / self.rate)
+
     def take(self) -> bool:
         """Spend one token; ``False`` when the bucket is empty (the event is over the limit)."""
         now = self.clock()

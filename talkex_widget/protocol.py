@@ -140,8 +140,8 @@ def ok_reply(to: Message, response: dict[str, Any] | None = None) -> Message:
     return reply(to, ReplyStatus.OK, response)
 
 
-def error_reply(to: Message, reason: str) -> Message:
-    return reply(to, ReplyStatus.ERROR, {"reason": reason})
+def error_reply(to: Message, reason: str, **details: Any) -> Message:
+    return reply(to, ReplyStatus.ERROR, {"reason": reason, **details})
 
 
 def _json_type(value: object) -> str:

@@ -32,11 +32,16 @@ _ROOM_RE = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 class RoomError(ValueError):
-    """A request the room rules refuse; ``reason`` is shown to the user as is."""
+    """A request the room rules refuse; ``reason`` is shown to the user as is.
 
-    def __init__(self, reason: str) -> None:
+    ``retry_after`` (seconds) marks a refusal that passes with time (a rate limit): the
+    client keeps the message and sends it again then, instead of dropping it.
+    """
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.retry_after = retry_after
 
 
 def iso_now(now: datetime | None = None) -> str:

@@ -131,9 +131,8 @@ class _RoomLink:
             if message.get("id") not in initial:
                 self._on_message(message)
 
-    async def set_status(self, status: str) -> None:
-        self.client.status = status  # rejoins carry it even if this push cannot go out now
-        await self.client.set_status(status)
+    async def set_status(self, status: str, activity: str | None = None) -> None:
+        await self.client.set_status(status, activity)
 
     async def close(self) -> None:
         await self.socket.disconnect()
@@ -166,6 +165,8 @@ class ChatWidget(anywidget.AnyWidget):
     nickname = traitlets.Unicode().tag(sync=True)
     status = traitlets.Enum(STATUSES, default_value="online").tag(sync=True)
     server_url = traitlets.Unicode().tag(sync=True)
+    busy_while_running = traitlets.Bool(True).tag(sync=True)
+    """While a cell runs, this notebook's presence says ``busy`` with the cell's first line."""
 
     def __init__(
         self,
@@ -206,6 +207,7 @@ class ChatWidget(anywidget.AnyWidget):
             raise
         self._active = True
         _widgets.add(self)
+        _watch_cells()
         if server is None:
             servers.follow(self)
 
@@ -393,6 +395,16 @@ class ChatWidget(anywidget.AnyWidget):
         """Whether the server holds messages older than the oldest in :attr:`messages`."""
         return self._require_link().client.has_more
 
+    def _cell_started(self, activity: str | None) -> None:
+        link = self._link
+        if self.busy_while_running and link is not None:
+            self._loop.submit(link.set_status("busy", activity))
+
+    def _cell_finished(self) -> None:
+        link = self._link
+        if self.busy_while_running and link is not None:
+            self._loop.submit(link.set_status(self.status))
+
     def share(self, obj: Any, caption: str | None = None, timeout: float | None = None) -> int:
         """Post a kernel object (a DataFrame, an array, any value) as a readable table.
 
@@ -448,5 +460,58 @@ def _run_callback(callback: MessageCallback, message: dict[str, Any]) -> None:
 
 def close_all() -> None:
     """Close every chat widget of this kernel (``%unload_ext``)."""
+    _unwatch_cells()
     for widget in open_widgets():
         widget.close()
+
+
+def cell_activity(raw_cell: str, limit: int = 60) -> str | None:
+    """``running <first line of code>`` for the presence meta: short, one line, printable."""
+    for line in raw_cell.splitlines():
+        line = "".join(ch if ch.isprintable() else " " for ch in line).strip()
+        if line and not line.startswith("#"):
+            text = "running " + line
+            return text if len(text) <= limit else text[: limit - 1] + "…"
+    return None
+
+
+_watching: list[Any] = []
+
+
+def _watch_cells() -> None:
+    """Hook IPython's cell events once per kernel; each live widget reports busy/idle.
+
+    The pushes are submitted to the background loop and never awaited here, so a cell's
+    start is not delayed by the chat, and the chat sees the kernel busy while the kernel's
+    own thread is taken by the cell.
+    """
+    if _watching:
+        return
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def started(info: Any) -> None:
+        activity = cell_activity(getattr(info, "raw_cell", "") or "")
+        for widget in list(_widgets):
+            widget._cell_started(activity)
+
+    def finished(_result: Any) -> None:
+        for widget in list(_widgets):
+            widget._cell_finished()
+
+    shell.events.register("pre_run_cell", started)
+    shell.events.register("post_run_cell", finished)
+    _watching.extend([shell, started, finished])
+
+
+def _unwatch_cells() -> None:
+    if _watching:
+        shell, started, finished = _watching
+        shell.events.unregister("pre_run_cell", started)
+        shell.events.unregister("post_run_cell", finished)
+        _watching.clear()

@@ -137,6 +137,14 @@ def test_busy_kernel_keeps_serving(start_kernel: Any, jupyter_root: Path) -> Non
 
         sleeping = a.start("import time; time.sleep(30)")  # interrupted below
         a.busy(sleeping)
+
+        def ada_meta() -> dict[str, Any]:
+            return loop.run(lambda: (py.presence.list().get("ada") or [{}])[-1])
+
+        # The room sees what A is running, from A's presence while the cell runs.
+        wait_for(lambda: ada_meta().get("status") == "busy", what="ada busy while A runs")
+        assert ada_meta()["activity"] == "running import time; time.sleep(30)"
+        assert loop.run(py.presence.statuses)["ada"] == "busy"
         round_trip = b.value(
             "(lambda t0: (w.send('from B while A sleeps'), __import__('time').monotonic() - t0))"
             "(__import__('time').monotonic())"
@@ -154,6 +162,8 @@ def test_busy_kernel_keeps_serving(start_kernel: Any, jupyter_root: Path) -> Non
         assert round_trip[1] < 5.0, f"B's send took {round_trip[1]:.2f} s"
         a.manager.interrupt_kernel()
         wait_for(lambda: a.reply_ready(sleeping), what="A interrupted")
+        wait_for(lambda: ada_meta().get("status") == "online", what="ada online after the cell")
+        assert "activity" not in ada_meta()
         # A's own client kept receiving during the sleep
         bodies = [m["body"] for m in a.value("seen")]
         assert "from B while A sleeps" in bodies and "from Python while A sleeps" in bodies
