@@ -291,7 +291,7 @@ def test_token_stays_out_of_the_environment_of_repr(
 def test_cell_activity_is_the_first_line_of_code_short_and_printable() -> None:
     from talkex_widget.widget import cell_activity
 
-    assert cell_activity("# load\n\nmodel.fit(X,\ty)\nmore()") == "running model.fit(X,  y)"
+    assert cell_activity("# load\n\nmodel.fit(X,\ty)\nmore()") == "running model.fit(X, y)"
     assert cell_activity("# only a comment\n   ") is None
     long = cell_activity("x = " + "1" * 200)
     assert long is not None and len(long) == 60 and long.endswith("…")
