@@ -1,0 +1,1 @@
+"""Load generators and the table they print: ``python -m benchmarks`` (run by hand)."""

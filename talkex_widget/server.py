@@ -23,9 +23,11 @@ import tornado.netutil
 import tornado.web
 import tornado.websocket
 from tornado.ioloop import PeriodicCallback
+from tornado.iostream import IOStream
 
 from . import __version__, history, pubsub
 from .auth import Auth, Identity
+from .fanout import Broadcast, text_frame
 from .limits import CloseCode, Limits
 from .rooms import RoomError, RoomRules
 from .service import ChatService, Session
@@ -187,6 +189,32 @@ class HealthHandler(BaseHandler):
         )
 
 
+class OriginsHandler(BaseHandler):
+    """``POST /api/origins {"origin": ...}``: a token holder vouches for a browser origin.
+
+    A notebook widget's page lives on the Jupyter server's origin, which this server cannot
+    know; the kernel, which holds the token, tells it (the widget's view reports
+    ``location.origin`` over the kernel's authenticated comm).
+    """
+
+    def post(self) -> None:
+        # The token itself, never the cookie: a cookie would let any page vouch for itself.
+        header = self.request.headers.get("Authorization", "")
+        given = (
+            header[6:] if header.startswith("token ") else self.get_query_argument("token", None)
+        )
+        if given is None or self.auth.identify(given) is None:
+            raise tornado.web.HTTPError(403, "missing or wrong token")
+        try:
+            origin = orjson.loads(self.request.body).get("origin")
+            if not isinstance(origin, str):
+                raise ValueError("origin must be a string")
+            self.auth.allow(origin)
+        except (ValueError, AttributeError) as exc:
+            raise tornado.web.HTTPError(400, str(exc)) from None
+        self.write_json({"allowed": sorted(self.auth.allow_origins)})
+
+
 class MessagesHandler(BaseHandler):
     """``GET /api/rooms/<room>/messages?before_id=&limit=``: scroll-back for scripts."""
 
@@ -290,8 +318,6 @@ class SocketHandler(tornado.websocket.WebSocketHandler):
         return protocol
 
     def check_origin(self, origin: str) -> bool:
-        if self.get_query_argument("token", None) is not None:
-            return True  # TRANSITIONAL: until the widget registers its Jupyter origin
         return self.auth.origin_allowed(origin, self.request.host)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
@@ -335,8 +361,38 @@ class SocketHandler(tornado.websocket.WebSocketHandler):
             if stream is not None:
                 stream.close()
             return
-        future = self.write_message(text)
-        future.add_done_callback(_retrieve)
+        # TLS, permessage-deflate, or a Tornado whose internals moved: Tornado's own path.
+        if (
+            pending is None
+            or type(stream) is not IOStream
+            or not isinstance(conn, tornado.websocket.WebSocketProtocol13)
+            or conn._compressor is not None
+        ):
+            self.write_message(text).add_done_callback(_retrieve)
+            return
+        frame = text.frame if type(text) is Broadcast else text_frame(text.encode())
+        self.write_frame(stream, frame, backlog)
+
+    @staticmethod
+    def write_frame(stream: IOStream, frame: bytes, backlog: int) -> None:
+        """Write a whole WebSocket frame: straight to the socket when nothing is queued.
+
+        With an empty buffer everything written before (by us or by Tornado: pings, close)
+        is already with the kernel, so a direct ``send`` keeps the order, and costs no
+        future, task or copy. Whatever the kernel does not take, and every frame while
+        something is queued, goes behind the queue through Tornado's buffered write, where
+        the slow-consumer check in :meth:`send` sees it.
+        """
+        rest: bytes | memoryview = frame
+        if not backlog:
+            try:
+                sent = stream.socket.send(frame)
+            except OSError:  # EAGAIN, or a dead peer that the buffered write will close
+                sent = 0
+            if sent == len(frame):
+                return
+            rest = memoryview(frame)[sent:]
+        stream.write(rest)  # not closed: send() checked; Tornado retrieves the future's error
 
     def close_peer(self, code: int, reason: str) -> None:
         self.close(code, reason)
@@ -364,6 +420,7 @@ def make_app(service: ChatService, config: ServerConfig) -> tornado.web.Applicat
             (r"/rooms/([^/]+)", PageHandler, deps),
             (r"/healthz", HealthHandler, deps),
             (r"/api/rooms/([^/]+)/messages", MessagesHandler, deps),
+            (r"/api/origins", OriginsHandler, deps),
             (r"/socket/websocket", SocketHandler, deps),
         ],
         static_path=str(STATIC_DIR),

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import orjson
 
 from .channels import DEFAULT_MAX_CHANNELS, ChannelTable, Route
+from .fanout import Broadcast, DiffBatch, batch_window
 from .history import HistoryStore, StoredMessage
 from .limits import CloseCode, Limits, TokenBucket
 from .presence import Diff, is_empty
@@ -99,8 +100,19 @@ class Room:
         self.members: dict[tuple[str, str], Member] = {}
 
     def deliver(self, text: str) -> None:
+        """The same frame to every member: encoded and framed once (see :class:`Broadcast`)."""
+        frame = text if isinstance(text, Broadcast) else Broadcast(text)
         for member in tuple(self.members.values()):
-            member.deliver(text)
+            member.deliver(frame)
+
+
+@dataclass(eq=False)
+class PresenceBatch:
+    """A room's presence changes awaiting its next flush (``ChatService._flush_presence``)."""
+
+    diffs: DiffBatch = field(default_factory=DiffBatch)
+    joiners: list[Member] = field(default_factory=list)
+    """Members tracked since the last flush, still waiting for their ``presence_state``."""
 
 
 class ChatService:
@@ -133,6 +145,7 @@ class ChatService:
         self.sessions: set[Session] = set()
         self._tasks: set[asyncio.Future[None]] = set()
         self._heartbeat: asyncio.Task[None] | None = None
+        self._presence_batches: dict[str, PresenceBatch] = {}
 
     @property
     def node(self) -> str:
@@ -208,16 +221,19 @@ class ChatService:
         return {"messages": _wire(latest), "has_more": older}
 
     async def after_join(self, member: Member) -> None:
-        """Phoenix's ``:after_join``: push the state to the joiner, then track it for everyone."""
+        """Phoenix's ``:after_join``: the joiner gets the state, then is tracked for everyone.
+
+        Batched: the joiner is tracked now, and at the room's next presence flush it is sent
+        the state the others held before that flush, what was broadcast meanwhile, then the
+        flush's diff, its own join included (see :meth:`_flush_presence`).
+        """
         topic = topic_for(member.room)
-        state = self.tracker.state(topic)
-        member.peer.send(encode(Message(member.join_ref, None, topic, "presence_state", state)))
-        buffered, member.buffer = member.buffer or [], None
-        for text in buffered:
-            member.peer.send(text)
         member.phx_ref, diff, delta = self.tracker.track(
             topic, member.peer.nickname, online_meta(member.status, activity=member.activity)
         )
+        batch = self._presence_batch(topic)
+        if batch is not None:
+            batch.joiners.append(member)
         await self._presence_changed(topic, diff, delta)
 
     async def leave(self, member: Member) -> None:
@@ -295,9 +311,62 @@ class ChatService:
         await self._publish(PRESENCE_CHANNEL, orjson.dumps(delta).decode())
 
     def _deliver_diff(self, topic: str, diff: Diff) -> None:
+        """Every presence change of a room goes out with its next batch, never on its own."""
+        if not is_empty(diff):
+            batch = self._presence_batch(topic)
+            if batch is not None:
+                batch.diffs.add(diff)
+
+    # -- presence batching ----------------------------------------------------------------------
+    #
+    # One join delivered to every member makes a join storm of N people cost N²/2 frames. So
+    # a room sends presence at most once per window (fanout.batch_window): the first change
+    # after a quiet window goes out at once, the changes that follow are gathered until the
+    # window ends and go out as one merged diff, encoded once and sent once to each member.
+    # Joiners of a window share one presence_state: the state the members held before the
+    # merged diff, followed by that diff. A member never receives a diff before its state, so
+    # every view is the tracker's state as of the last flush.
+
+    def _presence_batch(self, topic: str) -> PresenceBatch | None:
+        """The room's pending batch; a room without one gets one, flushed at once."""
+        batch = self._presence_batches.get(topic)
+        if batch is None:
+            if topic[len(TOPIC_PREFIX) :] not in self.rooms:
+                return None  # no local member to tell
+            batch = self._presence_batches[topic] = PresenceBatch()
+            asyncio.get_running_loop().call_soon(self._flush_presence, topic)
+        return batch
+
+    def _flush_presence(self, topic: str) -> None:
+        """Send what the batch gathered, then hold the next changes for one window."""
+        batch = self._presence_batches.get(topic)
         room = self.rooms.get(topic[len(TOPIC_PREFIX) :])
-        if room is not None and not is_empty(diff):
-            room.deliver(encode(Message(None, None, topic, "presence_diff", diff)))
+        if batch is None or room is None or not (batch.diffs or batch.joiners):
+            self._presence_batches.pop(topic, None)  # a quiet window: the next change is sent now
+            return
+        self._presence_batches[topic] = PresenceBatch()
+        window = batch_window(len(room.members))
+        asyncio.get_running_loop().call_later(window, self._flush_presence, topic)
+        diff = batch.diffs.diff()
+        diff_frame = None
+        if not is_empty(diff):
+            diff_frame = Broadcast(encode(Message(None, None, topic, "presence_diff", diff)))
+            for member in tuple(room.members.values()):
+                if member.buffer is None:  # joined members only; joiners get it after the state
+                    member.peer.send(diff_frame)
+        state: str | None = None
+        for member in batch.joiners:
+            if member.buffer is None or room.members.get((member.peer.id, topic)) is not member:
+                continue  # left (or rejoined) before the flush
+            if state is None:  # encoded once; only the join_ref differs between joiners
+                state = orjson.dumps(batch.diffs.rewind(self.tracker.state(topic))).decode()
+            head = orjson.dumps([member.join_ref, None, topic, "presence_state"]).decode()
+            member.peer.send(f"{head[:-1]},{state}]")
+            buffered, member.buffer = member.buffer, None
+            for text in buffered:
+                member.peer.send(text)
+            if diff_frame is not None:
+                member.peer.send(diff_frame)
 
     def _on_presence(self, _channel: str, data: str) -> None:
         try:
@@ -367,7 +436,8 @@ class Session:
         try:
             await self._dispatch(message)
         except RoomError as exc:
-            self.send(error_reply(message, exc.reason))
+            details = {} if exc.retry_after is None else {"retry_after": exc.retry_after}
+            self.send(error_reply(message, exc.reason, **details))
         except Exception:
             log.exception("error handling %s on %s", message.event, message.topic)
             self.send(error_reply(message, "internal server error"))
@@ -454,7 +524,8 @@ class Session:
                 limits = service.limits
                 raise RoomError(
                     f"you are sending too fast (limit {limits.messages_per_window} messages "
-                    f"per {limits.message_window:g} s)"
+                    f"per {limits.message_window:g} s)",
+                    retry_after=round(self.messages.wait(), 3),
                 )
             stored = await service.post(member, message.payload)
             self.send(ok_reply(message, {"id": stored.id}))

@@ -158,3 +158,18 @@ async def test_with_a_secret_the_nickname_comes_from_the_signed_token(make_serve
         await Socket(base, {"nickname": "ada", "token": TOKEN}).connect()
     assert "signed token" in info.value.reason
     await sock.disconnect()
+
+
+async def test_the_rate_limit_says_when_to_retry(make_server) -> None:  # type: ignore[no-untyped-def]
+    srv = await make_server(limits=Limits(messages_per_window=2, message_window=4.0))
+    sock = await RawSocket.open(ws(srv, "quick"))
+    sock.send(["1", "1", "room:lobby", "phx_join", {}])
+    await sock.reply_to("1")
+    for ref in ("a", "b", "c"):
+        sock.send(["1", ref, "room:lobby", "new_msg", {"body": ref}])
+    assert (await sock.reply_to("b"))["status"] == "ok"
+    refused = await sock.reply_to("c")
+    assert refused["status"] == "error"
+    assert "sending too fast" in refused["response"]["reason"]
+    assert 0 < refused["response"]["retry_after"] <= 2.0
+    sock.close()

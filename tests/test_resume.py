@@ -315,11 +315,6 @@ async def test_a_message_that_failed_while_an_old_resend_waited_is_resent_too(
     assert [m["body"] for m in bob.ordered()] == ["A", "B", "C"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: the resend of a long offline backlog meets the default rate limit "
-    "(20 new_msg per 10 s) and the client drops every refused message for good",
-)
 async def test_a_long_offline_backlog_is_not_lost_to_the_rate_limit() -> None:
     srv = TalkexServer(ServerConfig(port=0, token=TOKEN))  # default limits, as in production
     await srv.start()

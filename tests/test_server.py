@@ -302,3 +302,35 @@ async def test_busy_with_an_activity_shows_what_someone_is_running(raw: Raw) -> 
         )
     )
     assert "activity" not in diff[4]["joins"]["dana"]["metas"][0]
+
+
+async def test_a_token_holder_vouches_for_a_jupyter_origin(server: TalkexServer) -> None:
+    jupyter = "http://127.0.0.1:8888"
+    url = ws_url(server, nickname="nb")
+    with pytest.raises(HTTPClientError) as info:  # unknown page origin: refused
+        await RawSocket.open(url, Origin=jupyter)
+    assert info.value.code == 403
+    client = AsyncHTTPClient()
+    api = base_url(server) + "api/origins"
+    for headers, body, code in [
+        ({}, json.dumps({"origin": jupyter}), 403),
+        ({"Cookie": f"talkex-token-{server.port}={TOKEN}"}, json.dumps({"origin": jupyter}), 403),
+        ({"Authorization": f"token {TOKEN}"}, json.dumps({"origin": "javascript:alert(1)"}), 400),
+        ({"Authorization": f"token {TOKEN}"}, json.dumps({"origin": 5}), 400),
+        ({"Authorization": f"token {TOKEN}"}, "not json", 400),
+    ]:
+        response = await client.fetch(
+            api, method="POST", body=body, headers=headers, raise_error=False
+        )
+        assert response.code == code, (headers, body, response.body)
+    response = await client.fetch(
+        api,
+        method="POST",
+        body=json.dumps({"origin": jupyter}),
+        headers={"Authorization": f"token {TOKEN}"},
+    )
+    assert jupyter in json.loads(response.body)["allowed"]
+    sock = await RawSocket.open(url, Origin=jupyter)
+    sock.send([None, "1", "phoenix", "heartbeat", {}])
+    assert (await sock.reply_to("1"))["status"] == "ok"
+    sock.close()
