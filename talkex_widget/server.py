@@ -344,7 +344,9 @@ class SocketHandler(tornado.websocket.WebSocketHandler):
         if self.entered:
             self.entered = False
             self.gate.leave(self.nickname, self.request.remote_ip or "")
-        if self.session is not None:
+        # At shutdown the server has closed the session already, and its loop may be ending:
+        # spawning a no-op close then would leave a task that never runs.
+        if self.session is not None and not self.session.closed:
             self.service.spawn(self.session.close())
 
     def send(self, text: str) -> None:
