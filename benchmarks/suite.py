@@ -175,7 +175,7 @@ async def fanout(
     }
 
 
-async def latency(room: Room, *, rate: float, seconds: float) -> dict:
+async def latency(room: Room, server: ServerProcess, *, rate: float, seconds: float) -> dict:
     """Publish-to-receipt times at a steady rate, measured in this process's clock."""
     counters = room.counters
     counters.latencies = []
@@ -184,6 +184,7 @@ async def latency(room: Room, *, rate: float, seconds: float) -> dict:
     sender = room.sender
     count = max(1, round(rate * seconds))
     start = time.perf_counter()
+    cpu0, server0, machine = own_cpu_seconds(), server.cpu_seconds(), MachineCpu()
     pending = []
     for seq in range(count):
         delay = start + seq / rate - time.perf_counter()
@@ -196,6 +197,9 @@ async def latency(room: Room, *, rate: float, seconds: float) -> dict:
     deadline = time.perf_counter() + 30
     while len(counters.latencies) < expected and time.perf_counter() < deadline:
         await asyncio.sleep(0.1)
+    elapsed = time.perf_counter() - start
+    ours = own_cpu_seconds() - cpu0 + server.cpu_seconds() - server0
+    neighbours = machine.since(elapsed, ours)
     samples = sorted(counters.latencies)
     room.handler = counters.count
     if not samples:
@@ -209,6 +213,7 @@ async def latency(room: Room, *, rate: float, seconds: float) -> dict:
         "p50_ms": round(_quantile(samples, 0.50) * 1000, 1),
         "p99_ms": round(_quantile(samples, 0.99) * 1000, 1),
         "max_ms": round(samples[-1] * 1000, 1),
+        **neighbours,
     }
 
 
