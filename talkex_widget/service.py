@@ -82,7 +82,7 @@ class Member:
     status: str = "online"
     activity: str | None = None
     buffer: list[str] | None = field(default_factory=list)
-    """Broadcasts that arrive while the join is in flight; ``None`` once the join is done."""
+    """Broadcasts that arrive before this member has its ``presence_state``; ``None`` after."""
 
     def deliver(self, text: str) -> None:
         if self.buffer is not None:
