@@ -55,13 +55,19 @@ T = TypeVar("T")
 
 
 class ServerThread:
-    """Start with :meth:`start`, stop with :meth:`stop`; ``url``/``port`` once started."""
+    """A :class:`TalkexServer` on a :class:`LoopThread` of its own.
+
+    Start with :meth:`start`, stop with :meth:`stop`; ``url``/``port`` once started.
+    """
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.server: TalkexServer | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._loop = LoopThread("talkex-server")
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._loop.loop
 
     @property
     def port(self) -> int:
@@ -74,51 +80,33 @@ class ServerThread:
         return self.server.url
 
     def start(self, timeout: float = 30.0) -> ServerThread:
-        ready: Future[None] = Future()
-        self._thread = threading.Thread(
-            target=self._run, args=(ready,), name="talkex-server", daemon=True
-        )
-        self._thread.start()
-        ready.result(timeout)  # re-raises a bind or config error in the caller
+        """Bind and serve; a bind or config error is raised here, in the caller."""
+        self._loop.start()
+        try:
+            self.server = self._loop.run(lambda: TalkexServer(self.config), timeout)
+            self._loop.call(self.server.start(), timeout)
+        except BaseException:
+            self.server = None
+            self._loop.stop()
+            raise
         return self
-
-    def _run(self, ready: Future[None]) -> None:
-        loop = asyncio.new_event_loop()
-        self.loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            self.server = TalkexServer(self.config)
-            loop.run_until_complete(self.server.start())
-        except BaseException as exc:
-            ready.set_exception(exc)
-            loop.close()
-            return
-        ready.set_result(None)
-        try:
-            loop.run_forever()
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
 
     def call(self, work: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
         """Run a coroutine on the server's loop from another thread and wait for it."""
-        assert self.loop is not None, "server not started"
-        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout)
+        return self._loop.call(work, timeout)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._loop.running
 
     def stop(self, timeout: float = 30.0) -> None:
         """Close sockets (1001), flush the history store, and end the thread."""
-        if not self.running or self.loop is None or self.server is None:
+        if not self.running or self.server is None:
             return
         try:
             self.call(self.server.stop(), timeout)
         finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            assert self._thread is not None
-            self._thread.join(timeout)
+            self._loop.stop(timeout)
 
 
 class LoopThread:
