@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
 
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+
+def free_port() -> int:
+    """A loopback port free right now, for servers that must come back on the same port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 async def eventually(condition: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:

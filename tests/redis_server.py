@@ -20,15 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import free_port
+
 __all__ = ["RedisServer", "free_port", "redis_server"]
 
 _START_TIMEOUT = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _answers(port: int) -> bool:

@@ -21,7 +21,6 @@ import os
 import random
 import re
 import signal
-import socket
 import sys
 import time
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from tornado.httpclient import AsyncHTTPClient
 from talkex_widget.client import RoomClient, Socket
 from talkex_widget.service import JOIN_HISTORY
 
-from .helpers import eventually
+from .helpers import eventually, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
@@ -43,12 +42,6 @@ TOKEN = "chaos-token"
 CLIENTS = 20
 MESSAGES_EACH = 15
 KILLS = 4
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class ServerProcess:

@@ -27,8 +27,8 @@ from talkex_widget.client import RoomClient, Socket
 from talkex_widget.pubsub.redis import RedisPubSub
 from talkex_widget.service import PRESENCE_CHANNEL
 
-from .helpers import eventually
-from .redis_server import RedisServer, free_port
+from .helpers import eventually, free_port
+from .redis_server import RedisServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

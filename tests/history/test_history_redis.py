@@ -12,7 +12,8 @@ import pytest
 from talkex_widget.history import HistoryError, from_url
 from talkex_widget.history.redis import DEFAULT_MAX_LEN, RedisHistory
 
-from ..redis_server import RedisServer, free_port
+from ..helpers import free_port
+from ..redis_server import RedisServer
 
 pytestmark = pytest.mark.redis
 

@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -39,6 +38,7 @@ from ..browser.conftest import (  # shared: one Chromium per process, screenshot
     new_context,
     pytest_runtest_makereport,
 )
+from ..helpers import free_port
 
 __all__ = ["browser", "new_context", "pytest_runtest_makereport"]
 
@@ -59,12 +59,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that drive Chromium run last (tests/browser's too): once Playwright's sync API has
     started, an event loop runs in the main thread and pytest-asyncio tests cannot start theirs."""
     items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
