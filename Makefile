@@ -38,6 +38,7 @@ install: system-deps js
 	  $(PY) -m pip install -q -e ".[test,redis]" && touch $(STAMP); fi
 
 lint:
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check talkex_widget tests benchmarks
 	$(VENV)/bin/ruff format --check talkex_widget tests benchmarks
 

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from talkex_widget.core.version import __version__
+
 __all__ = ["ChatWidget", "__version__", "load_ipython_extension", "unload_ipython_extension"]
 
 if TYPE_CHECKING:
-    from .widget import ChatWidget
+    from talkex_widget.notebook.widget import ChatWidget
 
 
 def __getattr__(name: str) -> Any:
     if name == "ChatWidget":
-        from .widget import ChatWidget
+        from talkex_widget.notebook.widget import ChatWidget
 
         return ChatWidget
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -26,13 +27,13 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext talkex_widget``: the ``%talkex`` and ``%chat`` magics."""
-    from .magics import load
+    from talkex_widget.notebook.magics import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext talkex_widget``: magics removed, widgets closed, embedded server stopped."""
-    from .magics import unload
+    from talkex_widget.notebook.magics import unload
 
     unload(ipython)

@@ -1,5 +1,5 @@
 """``python -m talkex_widget`` is the ``talkex`` command."""
 
-from .cli import main
+from talkex_widget.cli import main
 
 raise SystemExit(main())

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
+from talkex_widget.core.version import __version__
 
 if TYPE_CHECKING:
-    from .limits import Limits
-    from .server import TalkexServer
+    from talkex_widget.core.limits import Limits
+    from talkex_widget.server.app import TalkexServer
 
 __all__ = ["build_parser", "main"]
 
@@ -142,20 +142,13 @@ def default_db_url() -> str:
     return "sqlite:///" + str(Path(user_data_dir("talkex", appauthor=False)) / "talkex.db")
 
 
-def db_url(value: str) -> str:
-    """``--db`` accepts a store URL, ``memory``, or a plain file path."""
-    if "://" in value:
-        return value
-    if value == "memory":
-        return "memory://"
-    return "sqlite:///" + str(Path(value).expanduser().resolve())
-
-
 def _add_db_option(parser: argparse.ArgumentParser) -> None:
+    from talkex_widget.backends.history import store_url
+
     parser.add_argument(
         "--db",
         "--history",
-        type=db_url,
+        type=store_url,
         default=os.environ.get("TALKEX_DB"),
         metavar="URL|PATH",
         help="history store: a SQLite file path, sqlite:///PATH, 'memory', or "
@@ -165,7 +158,7 @@ def _add_db_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_limit_options(parser: argparse.ArgumentParser) -> None:
-    from .limits import Limits
+    from talkex_widget.core.limits import Limits
 
     d = Limits()
     group = parser.add_argument_group("limits (0 = unlimited where noted)")
@@ -224,7 +217,7 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _limits(args: argparse.Namespace) -> Limits:
-    from .limits import Limits
+    from talkex_widget.core.limits import Limits
 
     return Limits(
         max_frame_bytes=args.max_frame_bytes,
@@ -295,8 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from .rooms import RoomRules
-    from .server import ServerConfig, TalkexServer
+    from talkex_widget.core.rooms import RoomRules
+    from talkex_widget.server.app import ServerConfig, TalkexServer
 
     config = ServerConfig(
         db=args.db or default_db_url(),
@@ -321,7 +314,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 async def _run(server: TalkexServer) -> int:
-    from .history import HistoryError
+    from talkex_widget.backends.history import HistoryError
 
     config = server.config
     try:
@@ -346,8 +339,8 @@ async def _run(server: TalkexServer) -> int:
 
 
 def _token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from .auth import issue_token
-    from .rooms import DEFAULT_RULES, RoomError
+    from talkex_widget.core.auth import issue_token
+    from talkex_widget.core.rooms import DEFAULT_RULES, RoomError
 
     if not args.secret:
         parser.error("token needs the server's secret: --secret or TALKEX_SECRET")
@@ -360,8 +353,8 @@ def _token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 async def _export(args: argparse.Namespace) -> int:
-    from .history import HistoryError, from_url
-    from .transcript import render
+    from talkex_widget.backends.history import HistoryError, from_url
+    from talkex_widget.core.transcript import render
 
     store = from_url(args.db or default_db_url())
     try:

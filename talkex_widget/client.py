@@ -26,8 +26,8 @@ from tornado.websocket import (
     websocket_connect,
 )
 
-from .presence import State, sync_diff, sync_state
-from .protocol import PHOENIX_TOPIC, Event, Message, ProtocolError, decode, encode
+from talkex_widget.core.presence import State, sync_diff, sync_state
+from talkex_widget.core.protocol import PHOENIX_TOPIC, Event, Message, ProtocolError, decode, encode
 
 __all__ = [
     "RECONNECT_BACKOFF",

@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 import pytest
 
 from talkex_widget.client import RoomClient, Socket
-from talkex_widget.limits import Limits
-from talkex_widget.server import ServerConfig, TalkexServer
+from talkex_widget.core.limits import Limits
+from talkex_widget.server.app import ServerConfig, TalkexServer
 
 from .helpers import RawSocket
 

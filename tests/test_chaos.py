@@ -32,7 +32,7 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient
 
 from talkex_widget.client import RoomClient, Socket
-from talkex_widget.service import JOIN_HISTORY
+from talkex_widget.server.service import JOIN_HISTORY
 
 from .helpers import eventually, free_port
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from talkex_widget.client import RECONNECT_BACKOFF, RoomClient, _backoff, socket_url
-from talkex_widget.server import SocketHandler, TalkexServer
+from talkex_widget.server.app import SocketHandler, TalkexServer
 
 from .conftest import JoinRoom
 from .helpers import eventually

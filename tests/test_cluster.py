@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from talkex_widget.backends.history.memory import MemoryHistory
+from talkex_widget.backends.pubsub.memory import MemoryPubSub
 from talkex_widget.client import RoomClient, Socket
-from talkex_widget.history.memory import MemoryHistory
-from talkex_widget.pubsub.memory import MemoryPubSub
-from talkex_widget.server import ServerConfig, TalkexServer
-from talkex_widget.service import PRESENCE_CHANNEL
+from talkex_widget.server.app import ServerConfig, TalkexServer
+from talkex_widget.server.service import PRESENCE_CHANNEL
 
 from .conftest import TOKEN
 from .helpers import eventually

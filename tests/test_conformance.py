@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from talkex_widget.server import TalkexServer
+from talkex_widget.server.app import TalkexServer
 
 from .conftest import TOKEN, base_url
 

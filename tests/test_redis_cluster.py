@@ -23,9 +23,9 @@ import orjson
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from talkex_widget.backends.pubsub.redis import RedisPubSub
 from talkex_widget.client import RoomClient, Socket
-from talkex_widget.pubsub.redis import RedisPubSub
-from talkex_widget.service import PRESENCE_CHANNEL
+from talkex_widget.server.service import PRESENCE_CHANNEL
 
 from .helpers import eventually, free_port
 from .redis_server import RedisServer

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from talkex_widget.client import RoomClient, Socket
-from talkex_widget.server import ServerConfig, SocketHandler, TalkexServer
-from talkex_widget.service import CATCH_UP_LIMIT
+from talkex_widget.server.app import ServerConfig, SocketHandler, TalkexServer
+from talkex_widget.server.service import CATCH_UP_LIMIT
 
 from .conftest import TOKEN, JoinRoom, Raw
 from .helpers import RawSocket, eventually

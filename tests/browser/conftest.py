@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from talkex_widget.embedded import ServerThread
-from talkex_widget.server import ServerConfig
+from talkex_widget.notebook.embedded import ServerThread
+from talkex_widget.server.app import ServerConfig
 
 from .servers import RestartableServer
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from talkex_widget.embedded import ServerThread
+from talkex_widget.notebook.embedded import ServerThread
 
 from .servers import RestartableServer, start_url
 

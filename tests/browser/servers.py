@@ -14,8 +14,8 @@ from dataclasses import replace
 from typing import Any
 
 from talkex_widget.client import RoomClient, Socket
-from talkex_widget.embedded import ServerThread
-from talkex_widget.server import ServerConfig
+from talkex_widget.notebook.embedded import ServerThread
+from talkex_widget.server.app import ServerConfig
 
 __all__ = ["RestartableServer", "history", "post_messages", "start_url"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from talkex_widget.embedded import ServerThread
-from talkex_widget.limits import Limits
+from talkex_widget.core.limits import Limits
+from talkex_widget.notebook.embedded import ServerThread
 
 from .conftest import TOKEN
 from .pages import bodies, expect_joined, join, message_log, send

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from talkex_widget.client import RoomClient, Socket
-from talkex_widget.embedded import LoopThread
+from talkex_widget.notebook.embedded import LoopThread
 
 from .conftest import Kernel, runtime_file, wait_for
 
@@ -95,7 +95,10 @@ def test_two_kernels_share_one_server(start_kernel: Any, jupyter_root: Path) -> 
 
     b = start_kernel()
     assert open_room(b, "bob") == url  # found through the runtime file
-    assert b.value("__import__('talkex_widget.embedded').embedded.manager().owned") is None
+    assert (
+        b.value("__import__('talkex_widget.notebook.embedded').notebook.embedded.manager().owned")
+        is None
+    )
 
     message_id = a.value("w.send('hello from A')")
     wait_for(

@@ -29,8 +29,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from talkex_widget.client import RoomClient, Socket
-from talkex_widget.discovery import ServerInfo
-from talkex_widget.embedded import LoopThread
+from talkex_widget.notebook.discovery import ServerInfo
+from talkex_widget.notebook.embedded import LoopThread
 
 from ..browser.conftest import (  # shared: one Chromium per process, screenshots on failure
     ARTIFACTS,

@@ -12,9 +12,9 @@ import pytest
 from jupyter_client.blocking import BlockingKernelClient
 from playwright.sync_api import expect
 
-from talkex_widget.discovery import ServerInfo
-from talkex_widget.embedded import ServerThread
-from talkex_widget.server import ServerConfig
+from talkex_widget.notebook.discovery import ServerInfo
+from talkex_widget.notebook.embedded import ServerThread
+from talkex_widget.server.app import ServerConfig
 
 from .conftest import Lab, PyClient, chat_cells, joined, online, open_notebook, say
 

@@ -1,0 +1,1 @@
+"""History stores and pubsubs behind small interfaces, chosen by URL; they import only the core."""

@@ -1,0 +1,144 @@
+"""Message history: the small interface every store implements, and the URL that picks one.
+
+The server, the CLI and the tests code against :class:`HistoryStore` only. A backend is chosen
+by URL scheme and imported lazily (the encode/broadcaster pattern), so ``memory://`` never pays
+for sqlite and the ``redis://`` store depends on an optional extra.
+
+Ids are per room, start at 1 and only grow: a client that saw id ``n`` can ask for "everything
+after ``n``" after a reconnect and get exactly what it missed, in order. ``client_id`` makes a
+retried ``new_msg`` (sent again because its reply was lost) land once instead of twice.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from talkex_widget.core.messages import StoredMessage
+
+__all__ = [
+    "HistoryError",
+    "HistoryStore",
+    "StoredMessage",
+    "check_limit",
+    "from_url",
+    "store_url",
+]
+
+
+class HistoryError(Exception):
+    """The store cannot do its job; the message says why in words a user can act on.
+
+    Raised for a corrupt or foreign database file, a schema newer than this version knows, a
+    path that cannot be created or written, or a store used after :meth:`HistoryStore.close`.
+    The server reports it instead of crashing, and never "fixes" it by starting a fresh history.
+    """
+
+
+def check_limit(limit: int) -> None:
+    """Refuse a page size below 1: a zero-sized page would report "more exist" forever."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit!r}")
+
+
+class HistoryStore(ABC):
+    """Where a room's messages live. All methods are coroutines and never block the event loop."""
+
+    async def start(self) -> None:  # noqa: B027 - optional hook, deliberately not abstract
+        """Open resources ahead of first use, so that failures surface at server start-up.
+
+        The server always awaits it. Stores that need no set-up inherit this no-op.
+        """
+
+    @abstractmethod
+    async def append(
+        self,
+        room: str,
+        author: str,
+        body: str,
+        sent_at: str,
+        client_id: str | None = None,
+    ) -> tuple[StoredMessage, bool]:
+        """Store a message under the room's next id and return it with ``True``.
+
+        When ``client_id`` is given and ``(room, author, client_id)`` is already stored, return
+        ``(original, False)`` and store nothing: the sender is retrying. Returns only once the
+        message is durable, so an acknowledged message is never lost by a crash.
+        """
+
+    @abstractmethod
+    async def after(self, room: str, after_id: int, limit: int) -> tuple[list[StoredMessage], bool]:
+        """The first ``limit`` messages with ``id > after_id``, ascending; ``True`` if more follow.
+
+        This is how a reconnecting client catches up on what it missed.
+        """
+
+    @abstractmethod
+    async def before(
+        self, room: str, before_id: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        """The ``limit`` newest messages with ``id < before_id`` (``None``: the latest).
+
+        Returned ascending so a page can be prepended as is; ``True`` if older ones exist.
+        This is how a client shows recent history on join and scrolls back.
+        """
+
+    @abstractmethod
+    async def rooms(self) -> list[str]:
+        """Names of rooms that hold at least one message, sorted."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Flush pending writes and release resources. Idempotent; later calls fail."""
+
+
+def from_url(url: str) -> HistoryStore:
+    """Build the store a URL names, importing only that backend.
+
+    ``memory://`` keeps history in this process only. ``sqlite:///`` followed by a path opens
+    a file, so ``f"sqlite:///{path}"`` works for any path: ``sqlite:///talkex.db`` is relative
+    to the working directory and ``sqlite:////var/lib/talkex.db`` (four slashes) is absolute,
+    as in SQLAlchemy. ``redis://HOST:PORT/DB`` (or ``rediss://``) keeps history in Redis, shared
+    by every server of a cluster; ``?max_len=N`` caps each room. The returned store does no I/O
+    until :meth:`HistoryStore.start`.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"history URL {url!r} has no scheme; use memory:// or sqlite:///PATH")
+    if scheme == "memory":
+        if rest:
+            raise ValueError(f"history URL {url!r}: memory:// takes no path")
+        from talkex_widget.backends.history.memory import MemoryHistory
+
+        return MemoryHistory()
+    if scheme == "sqlite":
+        if not rest.startswith("/"):
+            raise ValueError(
+                f"history URL {url!r}: write sqlite:///PATH (three slashes, then the path)"
+            )
+        path = rest[1:]
+        if not path:
+            raise ValueError(f"history URL {url!r} names no file; write sqlite:///PATH")
+        from talkex_widget.backends.history.sqlite import SqliteHistory
+
+        return SqliteHistory(path)
+    if scheme in ("redis", "rediss"):
+        from talkex_widget.backends.history.redis import RedisHistory
+
+        return RedisHistory(url)
+    raise ValueError(
+        f"history URL {url!r} has unknown scheme {scheme!r}; "
+        "supported: memory://, sqlite:///PATH, redis://HOST:PORT/DB"
+    )
+
+
+def store_url(value: str) -> str:
+    """A history store URL from what people type: a URL, ``memory``, or a plain file path.
+
+    Used by ``--db`` and by the embedded server, so both read a path the same way.
+    """
+    if "://" in value:
+        return value
+    if value == "memory":
+        return "memory://"
+    return "sqlite:///" + str(Path(value).expanduser().resolve())

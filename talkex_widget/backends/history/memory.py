@@ -1,0 +1,74 @@
+"""History kept in this process's memory: for tests and for ``--db memory``.
+
+Each room is a list in id order, so paging is two bisections and a slice. Every method runs
+to completion without awaiting, which makes each one atomic on the event loop: no locks needed.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from operator import attrgetter
+
+from talkex_widget.backends.history import HistoryError, HistoryStore, StoredMessage, check_limit
+
+__all__ = ["MemoryHistory"]
+
+_by_id = attrgetter("id")
+
+
+class MemoryHistory(HistoryStore):
+    """A :class:`HistoryStore` that forgets everything when the process ends."""
+
+    def __init__(self) -> None:
+        self._rooms: dict[str, list[StoredMessage]] = {}
+        self._by_client_id: dict[tuple[str, str, str], StoredMessage] = {}
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise HistoryError("the message history store is closed")
+
+    async def append(
+        self,
+        room: str,
+        author: str,
+        body: str,
+        sent_at: str,
+        client_id: str | None = None,
+    ) -> tuple[StoredMessage, bool]:
+        self._check_open()
+        key = (room, author, client_id) if client_id is not None else None
+        if key is not None and (original := self._by_client_id.get(key)) is not None:
+            return original, False
+        messages = self._rooms.setdefault(room, [])
+        next_id = messages[-1].id + 1 if messages else 1
+        message = StoredMessage(next_id, room, author, body, sent_at, client_id)
+        messages.append(message)
+        if key is not None:
+            self._by_client_id[key] = message
+        return message, True
+
+    async def after(self, room: str, after_id: int, limit: int) -> tuple[list[StoredMessage], bool]:
+        self._check_open()
+        check_limit(limit)
+        messages = self._rooms.get(room, [])
+        start = bisect_right(messages, after_id, key=_by_id)
+        end = start + limit
+        return messages[start:end], end < len(messages)
+
+    async def before(
+        self, room: str, before_id: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        self._check_open()
+        check_limit(limit)
+        messages = self._rooms.get(room, [])
+        end = len(messages) if before_id is None else bisect_left(messages, before_id, key=_by_id)
+        start = max(0, end - limit)
+        return messages[start:end], start > 0
+
+    async def rooms(self) -> list[str]:
+        self._check_open()
+        return sorted(self._rooms)
+
+    async def close(self) -> None:
+        self._closed = True

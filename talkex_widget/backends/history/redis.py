@@ -1,0 +1,176 @@
+"""History in Redis, so that every node of a cluster serves the same rooms' history.
+
+Keys, per room (room names hold no ``:``)::
+
+    talkex:room:<room>:last_id     INCR counter: ids are never reused, even after trimming
+    talkex:room:<room>:messages    sorted set, score = id, member = "<id> <JSON without id>"
+    talkex:room:<room>:client_ids  sorted set, score = id, member = JSON [author, client_id]
+    talkex:rooms                   set of the rooms that hold messages
+
+An append is one Lua script (:data:`APPEND_SCRIPT`), so it is atomic however many nodes
+append at once: look the ``client_id`` up, take the next id, add the message and its
+``client_id``, trim the oldest messages past ``max_len`` together with their ``client_id``
+entries. ``append`` returns once Redis has run the script; how durable that is, Redis decides:
+configure AOF or RDB snapshots on the server for history that survives a Redis restart.
+
+Every command goes through one :class:`~talkex_widget.backends.redis_client.OrderedPipeline`: ids
+follow the order of the calls on a node, a read sees the appends made before it, and a burst
+of joins reading history costs a few round trips on one connection.
+
+Each room keeps its newest ``max_len`` messages (default :data:`DEFAULT_MAX_LEN`; set it with
+``redis://HOST:PORT/DB?max_len=N``). Keep it above the service's catch-up limit, so a client
+that missed more than what is kept is told to reset rather than handed a gap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+
+from talkex_widget.backends.history import HistoryError, HistoryStore, StoredMessage, check_limit
+from talkex_widget.backends.redis_client import OrderedPipeline, RedisError, address, client
+
+__all__ = ["APPEND_SCRIPT", "DEFAULT_MAX_LEN", "RedisHistory"]
+
+DEFAULT_MAX_LEN = 10_000
+"""Messages kept per room: a few megabytes of Redis memory for a busy room."""
+
+APPEND_SCRIPT = """
+local last_id, messages, client_ids, rooms = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local room, fields, client_key, max_len = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+if client_key ~= '' then
+  local original = redis.call('ZSCORE', client_ids, client_key)
+  if original then
+    local found = redis.call('ZRANGEBYSCORE', messages, original, original)
+    if found[1] then
+      return {0, found[1]}
+    end
+  end
+end
+local id = redis.call('INCR', last_id)
+local member = id .. ' ' .. fields
+redis.call('ZADD', messages, id, member)
+if client_key ~= '' then
+  redis.call('ZADD', client_ids, id, client_key)
+end
+local excess = redis.call('ZCARD', messages) - max_len
+if excess > 0 then
+  local oldest_kept = redis.call('ZRANGE', messages, excess, excess, 'WITHSCORES')[2]
+  redis.call('ZREMRANGEBYRANK', messages, 0, excess - 1)
+  redis.call('ZREMRANGEBYSCORE', client_ids, '-inf', '(' .. oldest_kept)
+end
+redis.call('SADD', rooms, room)
+return {1, member}
+"""
+"""KEYS: the room's last_id, messages, client_ids, and the rooms set. ARGV: room, the message
+as JSON without its id, the ``client_id`` key ('' for none), max_len. Returns
+``{created, member}``; a retry gets ``{0, original member}``. Sent with ``EVAL``: Redis keeps
+the compiled script by its hash, and a Redis that restarted needs nothing loaded again."""
+
+_ROOMS = "talkex:rooms"
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+class RedisHistory(HistoryStore):
+    """A :class:`HistoryStore` on the Redis server at ``url``, keeping ``max_len`` per room.
+
+    ``max_len`` defaults to the URL's ``max_len`` query parameter, then :data:`DEFAULT_MAX_LEN`.
+    """
+
+    def __init__(self, url: str, max_len: int | None = None) -> None:
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        url_max_len = query.pop("max_len", None)
+        if max_len is None:
+            try:
+                max_len = int(url_max_len) if url_max_len is not None else DEFAULT_MAX_LEN
+            except ValueError:
+                raise ValueError(f"history URL {url!r}: max_len must be a number") from None
+        if max_len < 1:
+            raise ValueError(f"max_len must be at least 1, got {max_len}")
+        self.max_len = max_len
+        self._redis = client(urlunsplit(parts._replace(query=urlencode(query))))
+        self._pipeline = OrderedPipeline(self._redis)
+        self._address = address(self._redis)
+        self._closed = False
+
+    async def start(self) -> None:
+        """Check that Redis answers, so that a wrong URL is reported at server start-up."""
+        await self._call("PING")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._pipeline.close()
+        await self._redis.aclose()
+
+    async def append(
+        self,
+        room: str,
+        author: str,
+        body: str,
+        sent_at: str,
+        client_id: str | None = None,
+    ) -> tuple[StoredMessage, bool]:
+        fields: dict[str, str] = {"author": author, "body": body, "sent_at": sent_at}
+        if client_id is not None:
+            fields["client_id"] = client_id
+        client_key = b"" if client_id is None else orjson.dumps([author, client_id])
+        keys = (_key(room, "last_id"), _key(room, "messages"), _key(room, "client_ids"), _ROOMS)
+        args = (room, orjson.dumps(fields), client_key, self.max_len)
+        created, member = await self._call("EVAL", APPEND_SCRIPT, len(keys), *keys, *args)
+        return _message(room, member), bool(created)
+
+    async def after(self, room: str, after_id: int, limit: int) -> tuple[list[StoredMessage], bool]:
+        check_limit(limit)
+        low = f"({_clamp(after_id)}"
+        members = await self._call(
+            "ZRANGEBYSCORE", _key(room, "messages"), low, "+inf", "LIMIT", 0, limit + 1
+        )
+        return [_message(room, m) for m in members[:limit]], len(members) > limit
+
+    async def before(
+        self, room: str, before_id: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        check_limit(limit)
+        high = "+inf" if before_id is None else f"({_clamp(before_id)}"
+        members = await self._call(
+            "ZREVRANGEBYSCORE", _key(room, "messages"), high, "-inf", "LIMIT", 0, limit + 1
+        )
+        return [_message(room, m) for m in reversed(members[:limit])], len(members) > limit
+
+    async def rooms(self) -> list[str]:
+        return sorted(await self._call("SMEMBERS", _ROOMS))
+
+    async def _call(self, *command: Any) -> Any:
+        self._check_open()
+        try:
+            return await self._pipeline.call(*command)
+        except (RedisError, OSError) as exc:
+            raise HistoryError(
+                f"cannot use the message history in Redis at {self._address}: {exc}"
+            ) from exc
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise HistoryError(f"the message history in Redis at {self._address} is closed")
+
+
+def _key(room: str, part: str) -> str:
+    return f"talkex:room:{room}:{part}"
+
+
+def _message(room: str, member: str) -> StoredMessage:
+    message_id, _, fields = member.partition(" ")
+    data: dict[str, Any] = orjson.loads(fields)
+    return StoredMessage(
+        int(message_id), room, data["author"], data["body"], data["sent_at"], data.get("client_id")
+    )
+
+
+def _clamp(n: int) -> int:
+    """Keep a client-supplied id a number Redis parses as a score, however large."""
+    return max(_INT64_MIN, min(n, _INT64_MAX))

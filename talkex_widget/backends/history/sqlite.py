@@ -1,0 +1,398 @@
+"""History in one SQLite file: the default store, stdlib only.
+
+Threads, so the event loop never waits on the disk:
+
+* One **writer thread** owns the write connection. ``append`` queues a request and awaits a
+  future. Each time the thread wakes it takes *everything* queued and writes it in a single
+  transaction, then resolves the futures (one ``call_soon_threadsafe`` per event loop per
+  batch) only after ``COMMIT`` returned. A burst of N messages costs one commit, not N, and
+  under load the batches grow by themselves: no timer, no added latency when idle.
+* One **reader thread** owns a read-only connection. In WAL mode readers never wait for the
+  writer, so scrolling back through history is not stuck behind a large batch.
+
+Durability: WAL with ``synchronous=NORMAL``. ``COMMIT`` has handed the WAL frames to the OS
+with ``write()`` before it returns, so an acknowledged message survives the process being
+killed (even ``SIGKILL``); only an OS crash or power cut may lose the last transactions,
+never corrupting the file. ``FULL`` would add an ``fsync`` to every batch for protection
+against power loss, which is slow on the network home directories JupyterHub machines often
+have, and is not worth it for chat.
+
+Ids come from ``rooms.last_id``, read and bumped inside the write transaction: never reused,
+even if messages are deleted one day, and correct when several server processes share a file.
+
+The constructor does no I/O. :meth:`SqliteHistory.start` (or the first call of any method)
+creates the folder, opens the file, checks and migrates the schema, and starts the threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import sqlite3
+import threading
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from talkex_widget.backends.history import HistoryError, HistoryStore, StoredMessage, check_limit
+
+__all__ = ["SCHEMA_V1", "SCHEMA_VERSION", "SYNCHRONOUS", "SqliteHistory"]
+
+SCHEMA_V1 = """
+CREATE TABLE messages (
+    room    TEXT    NOT NULL,
+    id      INTEGER NOT NULL,
+    author  TEXT    NOT NULL,
+    body    TEXT    NOT NULL,
+    sent_at TEXT    NOT NULL,
+    PRIMARY KEY (room, id)
+);
+"""
+"""The first schema (``user_version`` 1): ids were ``MAX(id) + 1`` per room, no dedupe."""
+
+_V1_TO_V2 = """
+ALTER TABLE messages ADD COLUMN client_id TEXT;
+CREATE UNIQUE INDEX messages_client_id ON messages (room, author, client_id)
+    WHERE client_id IS NOT NULL;
+CREATE TABLE rooms (
+    name    TEXT    PRIMARY KEY,
+    last_id INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO rooms (name, last_id) SELECT room, MAX(id) FROM messages GROUP BY room;
+"""
+"""Version 2: ``client_id`` dedupes retried sends; ``rooms`` makes ids never reused and lists
+rooms without scanning every message."""
+
+_MIGRATIONS = (SCHEMA_V1, _V1_TO_V2)
+"""``_MIGRATIONS[v]`` takes a database from ``user_version`` v to v + 1; a new file starts at 0,
+so a fresh database and an upgraded one are built by the same statements."""
+
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+SYNCHRONOUS = "NORMAL"
+"""See the module docstring: survives a killed process, not a power cut, at no fsync cost."""
+
+_BUSY_TIMEOUT_S = 10.0
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_COLUMNS = "id, author, body, sent_at, client_id"
+
+
+@dataclass(slots=True)
+class _Append:
+    """An append waiting for the writer thread, with the future its coroutine awaits."""
+
+    room: str
+    author: str
+    body: str
+    sent_at: str
+    client_id: str | None
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[tuple[StoredMessage, bool]]
+
+
+_Outcome = tuple[StoredMessage, bool] | BaseException
+
+
+class SqliteHistory(HistoryStore):
+    """A :class:`HistoryStore` in the SQLite file at ``path`` (created with its folders)."""
+
+    def __init__(self, path: str | Path) -> None:
+        if str(path) in ("", ":memory:"):
+            raise ValueError("SqliteHistory needs a file path; use memory:// for in-memory history")
+        self._path = Path(path)
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="talkex-history-read")
+        self._read_conn: sqlite3.Connection | None = None  # used only on the reader thread
+        self._queue: queue.SimpleQueue[_Append | None] = queue.SimpleQueue()  # None: stop
+        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()  # orders "closed?" + enqueue against close's stop marker
+        self._closed = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the file, check and migrate its schema, start the threads. Idempotent.
+
+        Raises :class:`HistoryError` if the file is not a usable history; a later call tries
+        again. Runs on the reader thread, which also serializes it against :meth:`close`.
+        """
+        self._check_not_closed()
+        if self._writer is None:
+            await asyncio.get_running_loop().run_in_executor(self._reader, self._open)
+
+    async def close(self) -> None:
+        """Write everything already queued, then stop both threads and close the file."""
+        if self._closed:
+            return
+        await asyncio.get_running_loop().run_in_executor(self._reader, self._close)
+        self._reader.shutdown(wait=False)
+
+    def _open(self) -> None:
+        if self._writer is not None:
+            return
+        self._check_not_closed()
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HistoryError(
+                f"cannot create the folder for the message history {self._path}: {exc}"
+            ) from exc
+        write_conn = read_conn = None
+        try:
+            write_conn = self._connect(check_same_thread=False)
+            _migrate(write_conn, self._path)
+            read_conn = self._connect(check_same_thread=True)
+            read_conn.execute("PRAGMA query_only = ON")
+        except BaseException as exc:
+            for conn in (write_conn, read_conn):
+                if conn is not None:
+                    conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise _history_error(self._path, exc) from exc
+            raise
+        self._read_conn = read_conn
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(write_conn,), name="talkex-history-write", daemon=True
+        )
+        self._writer.start()
+
+    def _connect(self, *, check_same_thread: bool) -> sqlite3.Connection:
+        # isolation_level=None: transactions are exactly the BEGIN/COMMIT written here.
+        return sqlite3.connect(
+            self._path,
+            timeout=_BUSY_TIMEOUT_S,
+            isolation_level=None,
+            check_same_thread=check_same_thread,
+        )
+
+    def _close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._writer is not None:
+                self._queue.put(None)
+        if self._writer is not None:
+            self._writer.join()
+        if self._read_conn is not None:
+            self._read_conn.close()
+            self._read_conn = None
+
+    def _check_not_closed(self) -> None:
+        if self._closed:
+            raise HistoryError(f"the message history {self._path} is closed")
+
+    async def _ensure_started(self) -> None:
+        self._check_not_closed()
+        if self._writer is None:
+            await self.start()
+
+    # -- writes ---------------------------------------------------------------------------
+
+    async def append(
+        self,
+        room: str,
+        author: str,
+        body: str,
+        sent_at: str,
+        client_id: str | None = None,
+    ) -> tuple[StoredMessage, bool]:
+        """Queue the message for the writer thread; return once its batch has committed.
+
+        Cancelling the caller does not withdraw the message: it may already be on disk.
+        """
+        await self._ensure_started()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[StoredMessage, bool]] = loop.create_future()
+        with self._lock:
+            self._check_not_closed()
+            self._queue.put(_Append(room, author, body, sent_at, client_id, loop, future))
+        return await future
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        try:
+            stopping = False
+            while not stopping:
+                batch = [self._queue.get()]
+                while True:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                stopping = any(request is None for request in batch)
+                appends = [request for request in batch if request is not None]
+                if appends:
+                    self._write_batch(conn, appends)
+        finally:
+            conn.close()
+
+    def _write_batch(self, conn: sqlite3.Connection, batch: list[_Append]) -> None:
+        try:
+            outcomes: list[_Outcome] = list(_insert(conn, batch))
+        except Exception as exc:
+            if len(batch) > 1 and not isinstance(exc, sqlite3.OperationalError):
+                # One transaction per append, so that one bad message (say, a lone surrogate
+                # UTF-8 cannot encode) fails alone instead of taking its neighbours with it.
+                # An OperationalError (disk full, locked, I/O) would only fail N times over.
+                for request in batch:
+                    self._write_batch(conn, [request])
+                return
+            error = _history_error(self._path, exc) if isinstance(exc, sqlite3.Error) else exc
+            outcomes = [error] * len(batch)
+        _settle(batch, outcomes)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def after(self, room: str, after_id: int, limit: int) -> tuple[list[StoredMessage], bool]:
+        check_limit(limit)
+        rows = await self._query(
+            f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND id > ? ORDER BY id LIMIT ?",
+            (room, _clamp(after_id), _clamp(limit + 1)),
+        )
+        return [_message(room, row) for row in rows[:limit]], len(rows) > limit
+
+    async def before(
+        self, room: str, before_id: int | None, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        check_limit(limit)
+        rows = await self._query(
+            f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (room, _INT64_MAX if before_id is None else _clamp(before_id), _clamp(limit + 1)),
+        )
+        return [_message(room, row) for row in reversed(rows[:limit])], len(rows) > limit
+
+    async def rooms(self) -> list[str]:
+        rows = await self._query("SELECT name FROM rooms ORDER BY name", ())
+        return [name for (name,) in rows]
+
+    async def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        await self._ensure_started()
+        return await asyncio.get_running_loop().run_in_executor(
+            self._reader, self._fetch, sql, params
+        )
+
+    def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        if self._read_conn is None:  # closed while this query waited for the reader thread
+            raise HistoryError(f"the message history {self._path} is closed")
+        try:
+            return self._read_conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _history_error(self._path, exc) from exc
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the file to :data:`SCHEMA_VERSION`, or refuse it with a reason.
+
+    The check and the upgrade share one ``BEGIN IMMEDIATE`` transaction, so two processes
+    opening an old file at once cannot both upgrade it, and a failed upgrade changes nothing.
+    WAL is switched on only after the checks passed: a refused file is left exactly as it was.
+    """
+    conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            raise HistoryError(
+                f"the message history {path} has schema version {version}, newer than the "
+                f"{SCHEMA_VERSION} this Talkex knows: it was written by a newer Talkex; "
+                "upgrade talkex-widget or use another file"
+            )
+        if version == 0 and conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
+            raise HistoryError(
+                f"{path} is a SQLite database but not a Talkex message history "
+                "(it has tables and no schema version); use another file"
+            )
+        for script in _MIGRATIONS[version:]:
+            for statement in script.split(";"):  # the DDL above has no ';' inside literals
+                if statement.strip():
+                    conn.execute(statement)
+        if version != SCHEMA_VERSION:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("PRAGMA journal_mode = WAL")
+
+
+def _insert(conn: sqlite3.Connection, batch: list[_Append]) -> list[tuple[StoredMessage, bool]]:
+    """Store a batch in one transaction. Dedupe sees earlier appends of the same batch."""
+    results: list[tuple[StoredMessage, bool]] = []
+    last_ids: dict[str, int] = {}
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for request in batch:
+            room, author, client_id = request.room, request.author, request.client_id
+            if client_id is not None:
+                original = conn.execute(
+                    f"SELECT {_COLUMNS} FROM messages"
+                    " WHERE room = ? AND author = ? AND client_id = ?",
+                    (room, author, client_id),
+                ).fetchone()
+                if original is not None:
+                    results.append((_message(room, original), False))
+                    continue
+            if room not in last_ids:
+                row = conn.execute("SELECT last_id FROM rooms WHERE name = ?", (room,)).fetchone()
+                last_ids[room] = row[0] if row else 0
+            last_ids[room] += 1
+            message = StoredMessage(
+                last_ids[room], room, author, request.body, request.sent_at, client_id
+            )
+            conn.execute(
+                "INSERT INTO messages (room, id, author, body, sent_at, client_id)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (room, message.id, author, message.body, message.sent_at, client_id),
+            )
+            results.append((message, True))
+        conn.executemany(
+            "INSERT OR REPLACE INTO rooms (name, last_id) VALUES (?, ?)", last_ids.items()
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return results
+
+
+def _settle(batch: list[_Append], outcomes: list[_Outcome]) -> None:
+    """From the writer thread: hand each outcome to its future, one wake-up per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], _Outcome]]]
+    by_loop = defaultdict(list)
+    for request, outcome in zip(batch, outcomes, strict=True):
+        by_loop[request.loop].append((request.future, outcome))
+    for loop, settled in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(_resolve, settled)
+
+
+def _resolve(settled: list[tuple[asyncio.Future[Any], _Outcome]]) -> None:
+    for future, outcome in settled:
+        if future.done():  # the caller was cancelled; the message is stored all the same
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+
+def _message(room: str, row: tuple[Any, ...]) -> StoredMessage:
+    message_id, author, body, sent_at, client_id = row
+    return StoredMessage(message_id, room, author, body, sent_at, client_id)
+
+
+def _clamp(n: int) -> int:
+    """Keep a client-supplied id inside SQLite's integer range instead of overflowing."""
+    return max(_INT64_MIN, min(n, _INT64_MAX))
+
+
+def _history_error(path: Path, exc: sqlite3.Error) -> HistoryError:
+    """Say what a SQLite error means for the user: a bad file, or a file we cannot use."""
+    if type(exc) is sqlite3.DatabaseError:  # SQLITE_NOTADB and SQLITE_CORRUPT, not subclasses
+        return HistoryError(
+            f"{path} is not a usable message history: it is not a SQLite database or it is "
+            f"corrupt ({exc}); move it aside or use another file"
+        )
+    return HistoryError(f"cannot read or write the message history {path}: {exc}")

@@ -1,0 +1,2 @@
+"""Pure, no I/O: protocol, presence, tracker, rooms, channels, auth, limits, transcript,
+message types."""

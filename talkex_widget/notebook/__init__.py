@@ -1,0 +1,1 @@
+"""The notebook side: ChatWidget, relay, embedded server, discovery, magics, sharing."""
