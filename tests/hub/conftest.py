@@ -1,0 +1,81 @@
+"""A real JupyterHub per test module, and browser contexts logged in to it.
+
+Needs JupyterHub (``pip install talkex-widget[jupyterhub]``, in the test extras) and the proxy
+from npm (``npm ci`` in ``tests/hub``; ``make hub-deps``). The hub's log and the screenshots of
+a failed test are kept under ``test-artifacts/`` (the path is printed).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ..browser.conftest import (  # shared: one Chromium per process, screenshots on failure
+    ARTIFACTS,
+    browser,
+    new_context,
+    pytest_runtest_makereport,
+)
+from .harness import CHP, PASSWORD, Hub, HubSetup
+
+__all__ = ["browser", "new_context", "pytest_runtest_makereport"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "hub: starts a real JupyterHub (tests/hub)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last, as tests/notebook orders them: once Playwright's sync API runs, an
+    event loop occupies the main thread and pytest-asyncio tests cannot start theirs."""
+    items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))
+
+
+def run_hub(setup: HubSetup, request: pytest.FixtureRequest) -> Iterator[Hub]:
+    """Start a hub in a fresh temp dir; on a failure in the module keep its log."""
+    if importlib.util.find_spec("jupyterhub") is None:
+        pytest.skip("JupyterHub mode needs the jupyterhub extra (in the test extras)")
+    if not CHP.exists():
+        pytest.skip(f"configurable-http-proxy is missing: `npm ci` in {CHP.parents[2]}")
+    root = Path(tempfile.mkdtemp(prefix="talkex-hub-"))
+    hub = Hub(root, setup)
+    failed_before = request.session.testsfailed
+    try:
+        hub.start()
+        yield hub
+    finally:
+        hub.stop()
+        if request.session.testsfailed > failed_before:
+            ARTIFACTS.mkdir(exist_ok=True)
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+            kept = ARTIFACTS / f"{name}-jupyterhub.log"
+            shutil.copy(hub.log, kept)
+            print(f"hub log saved: {kept}")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def log_in(context: object, hub: Hub, user: str, next_url: str = "") -> object:
+    """A page of ``context`` logged in to the hub as ``user`` (password form, as a person)."""
+    page = context.new_page()  # type: ignore[attr-defined]
+    target = f"{hub.url}hub/login" + (f"?next={next_url}" if next_url else "")
+    page.goto(target)
+    page.fill("#username_input", user)
+    page.fill("#password_input", PASSWORD)
+    page.click("#login_submit")
+    return page
+
+
+@pytest.fixture
+def hub_login(new_context: Callable[..., object]) -> Callable[..., object]:
+    """``hub_login(hub, "alice", next_url)`` -> a page in a new context, past the hub login."""
+
+    def _login(hub: Hub, user: str, next_url: str = "") -> object:
+        return log_in(new_context(), hub, user, next_url)
+
+    return _login
