@@ -7,6 +7,7 @@ import { MessageList } from "../src/components/MessageList.jsx";
 import { PresenceList } from "../src/components/PresenceList.jsx";
 import { RoomView } from "../src/components/RoomView.jsx";
 import { ChatSession } from "../src/lib/session.js";
+import { DEFAULT_MAX_BODY } from "../src/lib/validate.js";
 import { act, click, key, mount, type } from "./helpers/dom.js";
 
 let view;
@@ -18,7 +19,7 @@ afterEach(() => {
 describe("Composer", () => {
   const setup = (props = {}) => {
     const onSend = vi.fn(() => null);
-    view = mount(<Composer enabled hint="offline" onSend={onSend} {...props} />);
+    view = mount(<Composer enabled hint="offline" maxBody={DEFAULT_MAX_BODY} onSend={onSend} {...props} />);
     const input = view.container.querySelector("textarea");
     return { onSend, input };
   };
@@ -27,7 +28,7 @@ describe("Composer", () => {
     const { onSend, input } = setup();
     expect(input.getAttribute("aria-label")).toBe("Message");
     type(input, "hello");
-    expect(view.container.querySelector(".tx-counter").textContent).toBe("5/4000");
+    expect(view.container.querySelector(".tx-counter").textContent).toBe(`5/${DEFAULT_MAX_BODY}`);
     const event = key(input, { key: "Enter" });
     expect(event.defaultPrevented).toBe(true);
     expect(onSend).toHaveBeenCalledWith("hello");
@@ -52,11 +53,25 @@ describe("Composer", () => {
 
   it("refuses input over the limit and says so", () => {
     const { onSend, input } = setup();
-    type(input, "x".repeat(4001));
+    type(input, "x".repeat(DEFAULT_MAX_BODY + 1));
     key(input, { key: "Enter" });
     expect(onSend).not.toHaveBeenCalled();
-    expect(view.container.querySelector(".tx-counter").textContent).toBe("4001/4000");
+    expect(view.container.querySelector(".tx-counter").textContent).toBe(
+      `${DEFAULT_MAX_BODY + 1}/${DEFAULT_MAX_BODY}`,
+    );
     expect(view.container.textContent).toContain("Too long");
+  });
+
+  it("counts against the limit it is given: the server's", () => {
+    const { onSend, input } = setup({ maxBody: 10 });
+    type(input, "x".repeat(11));
+    key(input, { key: "Enter" });
+    expect(onSend).not.toHaveBeenCalled();
+    expect(view.container.querySelector(".tx-counter").textContent).toBe("11/10");
+    expect(view.container.textContent).toContain("Too long: at most 10 characters");
+    type(input, "x".repeat(10));
+    key(input, { key: "Enter" });
+    expect(onSend).toHaveBeenCalledWith("x".repeat(10));
   });
 
   it("is disabled with a hint while disconnected", () => {
@@ -233,5 +248,14 @@ describe("RoomView", () => {
       select.dispatchEvent(new Event("change", { bubbles: true }));
     });
     expect(session.setStatus).toHaveBeenCalledWith("busy");
+  });
+
+  it("gives the composer the limit the session learnt from the join reply", () => {
+    const session = new ChatSession({ room: "lobby", nickname: "me" });
+    view = mount(<RoomView session={session} />);
+    const counter = () => view.container.querySelector(".tx-counter").textContent;
+    expect(counter()).toBe(`0/${DEFAULT_MAX_BODY}`);
+    act(() => session.joined({ messages: [], limits: { max_body: 300 } }));
+    expect(counter()).toBe("0/300");
   });
 });

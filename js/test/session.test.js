@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { ChatSession } from "../src/lib/session.js";
+import { DEFAULT_MAX_BODY } from "../src/lib/validate.js";
 import { startFakePhoenix, waitFor } from "./helpers/fake_phoenix.js";
 
 let server;
@@ -142,6 +143,29 @@ describe("ChatSession", () => {
     await waitFor(() => alice.getSnapshot().pending[0]?.state === "failed", { what: "failure" });
     alice.discard(alice.getSnapshot().pending[0].client_id);
     expect(alice.getSnapshot().pending).toEqual([]);
+  });
+
+  it("checks messages against the limit of the last join reply", async () => {
+    server.limits = { max_body: 10, max_activity: 64 };
+    const alice = open("alice");
+    expect(alice.getSnapshot().maxBody).toBe(DEFAULT_MAX_BODY); // nothing told yet
+    await joined(alice);
+    expect(alice.getSnapshot().maxBody).toBe(10);
+    expect(alice.send("x".repeat(11))).toBe("message is too long (11 characters, limit 10)");
+    expect(alice.send("y".repeat(10))).toBeNull();
+    await waitFor(() => alice.getSnapshot().pending.length === 0, { what: "ok reply" });
+    expect(framesOf("new_msg").map((f) => f.payload.body)).toEqual(["y".repeat(10)]);
+
+    server.limits = { max_body: 20 }; // restarted with another --max-body
+    server.dropConnections();
+    await waitFor(() => alice.getSnapshot().maxBody === 20, { what: "rejoin with the new limit" });
+    expect(alice.send("x".repeat(11))).toBeNull();
+
+    server.limits = null; // a server too old to tell: the last limit told stays
+    const joins = server.joins.length;
+    server.dropConnections();
+    await waitFor(() => server.joins.length > joins && alice.getSnapshot().joined, { what: "rejoin" });
+    expect(alice.getSnapshot().maxBody).toBe(20);
   });
 
   it("shows the reason of a refused join", async () => {

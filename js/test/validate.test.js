@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
+  DEFAULT_MAX_BODY,
   bodyError,
   codePointLength,
   isStatus,
+  maxBodyFrom,
   nicknameError,
   normalizeNickname,
   pyStrip,
@@ -70,11 +72,25 @@ describe("helpers", () => {
     expect(codePointLength("😀😀")).toBe(2);
   });
 
-  it("bodyError applies the 1–4000 limit after stripping", () => {
-    expect(bodyError("hi")).toBeNull();
-    expect(bodyError("   \n ")).toBe("message is empty");
-    expect(bodyError(`  ${"x".repeat(4000)}  `)).toBeNull();
-    expect(bodyError("x".repeat(4001))).toBe("message is too long (4001 characters, limit 4000)");
+  it("bodyError applies the limit it is given after stripping", () => {
+    expect(bodyError("hi", 4000)).toBeNull();
+    expect(bodyError("   \n ", 4000)).toBe("message is empty");
+    expect(bodyError(`  ${"x".repeat(4000)}  `, 4000)).toBeNull();
+    expect(bodyError("x".repeat(4001), 4000)).toBe("message is too long (4001 characters, limit 4000)");
+    expect(bodyError("x".repeat(11), 10)).toBe("message is too long (11 characters, limit 10)");
+    expect(bodyError("😀".repeat(10), 10)).toBeNull(); // code points, as the server counts
+  });
+
+  it("maxBodyFrom takes the join reply's limits.max_body, else keeps the current limit", () => {
+    expect(DEFAULT_MAX_BODY).toBe(4000); // the server's default, until a reply says otherwise
+    expect(maxBodyFrom({ limits: { max_body: 200, max_activity: 64 } }, DEFAULT_MAX_BODY)).toBe(200);
+    expect(maxBodyFrom({ limits: { max_body: 9000 } }, 200)).toBe(9000);
+    for (const reply of [undefined, null, {}, { limits: null }, { limits: {} }]) {
+      expect(maxBodyFrom(reply, 200)).toBe(200); // an older server: the last limit told stays
+    }
+    for (const bad of [0, -5, 1.5, "300", null, Number.NaN]) {
+      expect(maxBodyFrom({ limits: { max_body: bad } }, 200)).toBe(200);
+    }
   });
 
   it("isStatus knows online, away and busy", () => {

@@ -1,18 +1,19 @@
 import { useId, useRef, useState } from "react";
-import { BODY_MAX, codePointLength, pyStrip } from "../lib/validate.js";
+import { codePointLength, pyStrip } from "../lib/validate.js";
 
 /**
  * The message box. Enter sends, Shift+Enter adds a line; Enter that confirms an IME
  * composition is left alone. Enter is handled in onKeyDown (there is no form to submit:
- * JupyterLab outputs swallow form submits).
+ * JupyterLab outputs swallow form submits). `maxBody` is the server's limit, as the session
+ * learnt it from the join reply.
  */
-export function Composer({ enabled, hint, onSend }) {
+export function Composer({ enabled, hint, maxBody, onSend }) {
   const [text, setText] = useState("");
   const hintId = useId();
   const counterId = useId();
   const inputRef = useRef(null);
   const length = codePointLength(pyStrip(text));
-  const tooLong = length > BODY_MAX;
+  const tooLong = length > maxBody;
   const canSend = enabled && length > 0 && !tooLong;
 
   const send = () => {
@@ -29,7 +30,7 @@ export function Composer({ enabled, hint, onSend }) {
     send();
   };
 
-  const note = !enabled ? hint : tooLong ? `Too long: at most ${BODY_MAX} characters` : "";
+  const note = !enabled ? hint : tooLong ? `Too long: at most ${maxBody} characters` : "";
   return (
     <div className={`tx-composer${enabled ? "" : " tx-composer-disabled"}`}>
       <textarea
@@ -50,7 +51,7 @@ export function Composer({ enabled, hint, onSend }) {
           Send
         </button>
         <span id={counterId} className={`tx-counter${tooLong ? " tx-over" : ""}`}>
-          {length}/{BODY_MAX}
+          {length}/{maxBody}
         </span>
       </div>
       {note && (

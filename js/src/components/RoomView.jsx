@@ -67,7 +67,12 @@ export function RoomView({ session, onStatusChange, actions = null }) {
           <PresenceList people={state.presence} />
         </aside>
       </div>
-      <Composer enabled={canWrite} hint={composerHint(state)} onSend={(text) => session.send(text)} />
+      <Composer
+        enabled={canWrite}
+        hint={composerHint(state)}
+        maxBody={state.maxBody}
+        onSend={(text) => session.send(text)}
+      />
     </div>
   );
 }

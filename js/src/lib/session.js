@@ -10,6 +10,9 @@
 // - every (re)join sends `last_seen_id`, the highest id the server confirmed, and merges the
 //   messages the reply carries (a reply with `reset: true` replaces the list: we were too far
 //   behind for the server to replay).
+//
+// Limits: the join reply's `limits.max_body` is the message length checked before sending
+// (state.maxBody), so the browser follows the server's --max-body instead of a copy of it.
 import { Presence, Socket } from "phoenix";
 import { randomId } from "./ids.js";
 import {
@@ -19,7 +22,14 @@ import {
   settlePending,
 } from "./messages.js";
 import { buildPresenceList, presenceEntries } from "./presence.js";
-import { bodyError, isStatus, normalizeNickname, pyStrip } from "./validate.js";
+import {
+  DEFAULT_MAX_BODY,
+  bodyError,
+  isStatus,
+  maxBodyFrom,
+  normalizeNickname,
+  pyStrip,
+} from "./validate.js";
 
 export const HISTORY_PAGE = 50;
 
@@ -62,6 +72,7 @@ export class ChatSession {
       loadingOlder: false,
       presence: [],
       status: isStatus(status) ? status : "online",
+      maxBody: DEFAULT_MAX_BODY, // until a join reply tells the server's
     };
     this.subscribe = this.subscribe.bind(this);
     this.getSnapshot = this.getSnapshot.bind(this);
@@ -158,6 +169,7 @@ export class ChatSession {
       messages,
       pending,
       hasMore: fresh ? reply.has_more === true : this.state.hasMore,
+      maxBody: maxBodyFrom(reply, this.state.maxBody),
     });
     for (const item of this.state.pending) {
       if (item.state === "sending") this.pushMessage(item.client_id);
@@ -175,10 +187,10 @@ export class ChatSession {
 
   /**
    * Queue `text` for sending. Returns null when accepted, or the reason it was not
-   * (empty, too long).
+   * (empty, longer than the server's limit).
    */
   send(text) {
-    const reason = bodyError(text);
+    const reason = bodyError(text, this.state.maxBody);
     if (reason) return reason;
     const item = {
       client_id: randomId(),

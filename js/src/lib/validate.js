@@ -1,9 +1,15 @@
-// Room, nickname and body rules, mirroring talkex_widget/rooms.py (the server is authoritative;
-// these give early, friendly errors with the same wording).
+// Room, nickname and body rules, mirroring talkex_widget/core/rooms.py (the server is
+// authoritative; these give early, friendly errors with the same wording).
 
 export const ROOM_MAX = 64;
 export const NICKNAME_MAX = 32;
-export const BODY_MAX = 4000;
+
+/**
+ * The longest message, in code points, until the server says otherwise. The server tells its
+ * own limit (`talkex serve --max-body`) in every join reply (`limits.max_body`); this default
+ * only covers the time before the first reply, and servers too old to say.
+ */
+export const DEFAULT_MAX_BODY = 4000;
 export const STATUSES = ["online", "away", "busy"];
 
 const ROOM_RE = /^[A-Za-z0-9_.-]+$/;
@@ -60,12 +66,21 @@ export function nicknameError(raw) {
   return null;
 }
 
-/** The reason a message body would be refused, or null. */
-export function bodyError(raw) {
+/**
+ * The message length limit a join reply announces (`limits.max_body`), or `current` when the
+ * reply says nothing usable: the last limit told stays in force, not the default.
+ */
+export function maxBodyFrom(reply, current) {
+  const value = reply?.limits?.max_body;
+  return Number.isInteger(value) && value > 0 ? value : current;
+}
+
+/** The reason a message body would be refused under the server's `maxBody`, or null. */
+export function bodyError(raw, maxBody) {
   const body = pyStrip(raw ?? "");
   if (!body) return "message is empty";
   const n = codePointLength(body);
-  if (n > BODY_MAX) return `message is too long (${n} characters, limit ${BODY_MAX})`;
+  if (n > maxBody) return `message is too long (${n} characters, limit ${maxBody})`;
   return null;
 }
 

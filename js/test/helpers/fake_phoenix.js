@@ -14,6 +14,7 @@ export async function startFakePhoenix() {
     frames: [], // every frame received, decoded
     joins: [], // join payloads in order
     refuseJoin: null, // a reason to refuse joins with
+    limits: null, // told in join replies (`limits`), as the real server does; null: not told
     ignoreNewMsg: false, // neither store nor reply: the push times out
     rejectNewMsg: null, // a reason to refuse new_msg with
     throttleNewMsg: 0, // how many new_msg to refuse with a retry_after, like a rate limit
@@ -66,7 +67,9 @@ export async function startFakePhoenix() {
         const since = payload.last_seen_id;
         const messages =
           since == null ? server.messages.slice(-3) : server.messages.filter((m) => m.id > since);
-        reply("ok", { messages, has_more: since == null && server.messages.length > 3 });
+        const response = { messages, has_more: since == null && server.messages.length > 3 };
+        if (server.limits) response.limits = server.limits;
+        reply("ok", response);
         send(ws, [joinRef, null, topic, "presence_state", presenceState(topic)]);
         const meta = { status: payload.status || "online", online_at: new Date().toISOString(), phx_ref: `r${++server.refSeq}` };
         ws.presence.set(topic, meta);

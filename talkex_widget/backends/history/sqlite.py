@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import queue
 import sqlite3
 import threading
@@ -133,12 +134,19 @@ class SqliteHistory(HistoryStore):
         if self._writer is not None:
             return
         self._check_not_closed()
+        # Private: messages belong to the room, and a shared machine's default umask makes
+        # new files world-readable. Existing folders and files keep the modes their owner
+        # chose (a team may share one).
         try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise HistoryError(
                 f"cannot create the folder for the message history {self._path}: {exc}"
             ) from exc
+        try:
+            _create_private_file(self._path)
+        except OSError as exc:
+            raise HistoryError(f"cannot create the message history {self._path}: {exc}") from exc
         write_conn = read_conn = None
         try:
             write_conn = self._connect(check_same_thread=False)
@@ -278,6 +286,17 @@ class SqliteHistory(HistoryStore):
             return self._read_conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise _history_error(self._path, exc) from exc
+
+
+def _create_private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600, unless something is there already.
+
+    Done *before* SQLite opens it, so no message is ever written with a wider mode; SQLite
+    gives the ``-wal`` and ``-shm`` files it creates the mode of the database file. An empty
+    file is a new database to SQLite. ``O_EXCL``: an existing file is never touched.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:

@@ -50,6 +50,47 @@ async def test_file_is_in_wal_mode_at_the_current_schema(
     assert pragma(sqlite_path, "user_version") == SCHEMA_VERSION == 2
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+async def test_only_the_owner_can_read_a_new_history(sqlite_path: Path) -> None:
+    """Other local users (a shared JupyterHub machine) must not read the room's messages."""
+    old_umask = os.umask(0o022)  # the usual umask, which made the files 644 and the folder 755
+    try:
+        store = SqliteHistory(sqlite_path)
+        await store.append("lobby", "ann", "private", SENT_AT)
+        await store.rooms()  # the reader connection maps the -shm file too
+        files = [sqlite_path, *(Path(f"{sqlite_path}{suffix}") for suffix in ("-wal", "-shm"))]
+        modes = {
+            path.name: oct(path.stat().st_mode & 0o777) for path in [sqlite_path.parent, *files]
+        }
+        await store.close()
+    finally:
+        os.umask(old_umask)
+    assert modes == {
+        "state": "0o700",
+        "talkex.db": "0o600",
+        "talkex.db-wal": "0o600",
+        "talkex.db-shm": "0o600",
+    }
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+async def test_an_existing_folder_and_file_keep_their_modes_and_work(sqlite_path: Path) -> None:
+    sqlite_path.parent.mkdir(mode=0o755)
+    sqlite_path.parent.chmod(0o755)  # chosen by its owner, e.g. a shared team folder
+    store = SqliteHistory(sqlite_path)
+    await store.append("lobby", "ann", "one", SENT_AT)
+    await store.close()
+    sqlite_path.chmod(0o640)
+
+    store = SqliteHistory(sqlite_path)
+    await store.append("lobby", "ann", "two", SENT_AT)
+    messages, _ = await store.after("lobby", 0, 10)
+    await store.close()
+    assert [m.body for m in messages] == ["one", "two"]
+    assert sqlite_path.parent.stat().st_mode & 0o777 == 0o755
+    assert sqlite_path.stat().st_mode & 0o777 == 0o640
+
+
 async def test_history_survives_a_restart_and_ids_continue(sqlite_path: Path) -> None:
     store = SqliteHistory(sqlite_path)
     first, _ = await store.append("lobby", "ann", "one", SENT_AT, client_id="c1")

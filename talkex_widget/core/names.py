@@ -1,0 +1,207 @@
+"""Names people cannot pass off as someone else's: no invisible padding, no look-alikes.
+
+With a shared token, the nickname a person types is all that says who they are, so two
+kinds of names are refused (issue 12, finding 10):
+
+* **Invisible or filler characters**, and combining marks with no letter to sit on. ``Ada``
+  followed by a combining grapheme joiner, a variation selector or a tag, or a name that is
+  only a Hangul filler or a blank Braille pattern, shows as ``Ada`` or as nothing at all.
+  :func:`check_visible` refuses them with a reason naming the character.
+* **Look-alikes of someone present.** Two names that render alike (``Adа`` with a Cyrillic
+  ``а``, ``ADA``, ``Ada`` in fullwidth letters) share a :func:`skeleton`, as Unicode TS #39
+  defines it for confusable detection; :func:`confusable_with` finds the present name a new
+  one would be mistaken for, and :func:`check_not_confusable` refuses it.
+
+The confusables map is Unicode's ``confusables.txt`` as the ``confusable_homoglyphs`` package
+ships it, not a table of our own: keeping such a table current is a job of its own.
+
+Pure: no I/O beyond the package's data, read once on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+
+__all__ = [
+    "NameRefused",
+    "check_not_confusable",
+    "check_visible",
+    "confusable_with",
+    "skeleton",
+]
+
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+"""Controls, format characters, unassigned code points and separators; the ASCII space, the
+one separator a name may hold, is let through separately."""
+
+_DEFAULT_IGNORABLE_RANGES = (
+    (0x034F, 0x034F),  # COMBINING GRAPHEME JOINER
+    (0x115F, 0x1160),  # HANGUL CHOSEONG / JUNGSEONG FILLER
+    (0x17B4, 0x17B5),  # KHMER VOWEL INHERENT AQ / AA
+    (0x180B, 0x180F),  # MONGOLIAN FREE VARIATION SELECTORS (and the vowel separator)
+    (0x2065, 0x2065),
+    (0x3164, 0x3164),  # HANGUL FILLER
+    (0xFE00, 0xFE0F),  # VARIATION SELECTORS 1-16
+    (0xFFA0, 0xFFA0),  # HALFWIDTH HANGUL FILLER
+    (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0FFF),  # tags and VARIATION SELECTORS 17-256
+)
+"""The Default_Ignorable_Code_Point characters that are not format characters (``Cf``, which
+the categories above already refuse): PropList.txt's Other_Default_Ignorable_Code_Point and
+Variation_Selector. Python's :mod:`unicodedata` has no such property; Unicode keeps these
+ranges stable, reserving whole blocks (the last range) for future ignorables."""
+
+_BLANK_SYMBOLS = frozenset({"\u2800"})
+"""Symbols that draw nothing although Unicode does not call them ignorable: the blank Braille
+pattern, the usual way to post as "nobody"."""
+
+_ROUNDS = 8
+"""More than any chain needs: the map may yield a capital or a compatibility character that
+NFKC and case folding change again, which may expose another mapping; :func:`skeleton`
+repeats all three until nothing changes. A test checks every mapped character settles."""
+
+
+class NameRefused(ValueError):
+    """A name refused because it could be mistaken for another; ``reason`` is shown as is.
+
+    A :class:`ValueError` of its own, not :class:`~talkex_widget.core.rooms.RoomError`, so
+    that the room rules can call this module without an import cycle.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def check_visible(name: str) -> str:
+    """Return ``name`` if every character in it shows; else raise :class:`NameRefused`.
+
+    Refused: invisible characters (controls, format characters, separators other than the
+    ASCII space, default-ignorable code points such as variation selectors and fillers, blank
+    symbols) anywhere, and a combining mark at the start or after a space, where it has no
+    letter to sit on. Accents on letters (``José``, decomposed or not) are fine.
+    """
+    previous = " "
+    for char in name:
+        if _is_invisible(char):
+            raise NameRefused(
+                f"nickname may not contain invisible or filler characters ({_describe(char)})"
+            )
+        if unicodedata.category(char).startswith("M") and previous == " ":
+            raise NameRefused(
+                f"nickname may not contain a combining mark without a letter before it "
+                f"({_describe(char)})"
+            )
+        previous = char
+    return name
+
+
+@functools.lru_cache(maxsize=4096)  # a room compares each joiner with everyone present
+def skeleton(name: str) -> str:
+    """The form two names share when they look alike, per Unicode TS #39.
+
+    NFKC (fullwidth and styled letters become plain), case folding (``ADA`` is ``ada``) and
+    the confusables map over the NFD form (Cyrillic ``а`` is Latin ``a``, ``m`` is ``rn``),
+    repeated until stable. The map also runs *before* folding, so that capitals of other
+    scripts match Latin ones (Cyrillic ``ВОВ`` is ``BOB``, hence ``Bob``; folded first they
+    would be ``вов``, which looks like nothing Latin). The price: ``I``, which TS #39 maps to
+    ``l``, no longer matches ``i`` (no single key can make ``I`` equal both ``l`` and ``i``),
+    and an undotted capital does look different from ``i``.
+    For comparing only: a skeleton mixes scripts and is never shown.
+    """
+    text = name
+    for _ in range(_ROUNDS):
+        capitals = _map_confusables(unicodedata.normalize("NFKC", text))
+        mapped = _map_confusables(unicodedata.normalize("NFKC", capitals).casefold())
+        if mapped == text:
+            break
+        text = mapped
+    return text
+
+
+def confusable_with(name: str, present: Iterable[str]) -> str | None:
+    """The present name that ``name`` would be mistaken for, or None.
+
+    A *different* name with the same :func:`skeleton`. ``name`` itself being present is no
+    conflict (the same person in a second tab), even beside a look-alike that joined before
+    this rule existed: refusing it would protect nobody.
+    """
+    names = list(present)
+    if name in names:
+        return None
+    key = skeleton(name)
+    return next((other for other in names if skeleton(other) == key), None)
+
+
+def check_not_confusable(name: str, present: Iterable[str]) -> str:
+    """Return ``name`` unless it looks like someone present; then raise :class:`NameRefused`."""
+    other = confusable_with(name, present)
+    if other is not None:
+        raise NameRefused(f"nickname {name!r} looks like {other}, who is here")
+    return name
+
+
+def _map_confusables(text: str) -> str:
+    prototypes = _prototypes()
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFD", "".join(prototypes.get(c, c) for c in decomposed))
+
+
+def _is_invisible(char: str) -> bool:
+    if char == " ":
+        return False
+    if unicodedata.category(char) in _INVISIBLE_CATEGORIES or char in _BLANK_SYMBOLS:
+        return True
+    point = ord(char)
+    return any(low <= point <= high for low, high in _DEFAULT_IGNORABLE_RANGES)
+
+
+def _describe(char: str) -> str:
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')}"
+
+
+@functools.cache
+def _prototypes() -> dict[str, str]:
+    """Each confusable character mapped to its prototype, from ``confusables.txt``.
+
+    The package keeps the file's pairs in both directions (each source lists its prototype,
+    each prototype its sources). Every source has exactly one prototype, so the pairs form
+    stars: the centre, or a multi-character partner (sources are single characters), is the
+    prototype. Of two characters confusable only with each other, either may stand for
+    both: a skeleton is compared, never shown. The package's data marks right-to-left
+    characters with LEFT-TO-RIGHT MARKs for display; they are dropped.
+    """
+    from confusable_homoglyphs.confusables import confusables_data  # loaded on first use
+
+    partners: dict[str, set[str]] = defaultdict(set)
+    for char, glyphs in confusables_data.items():
+        for glyph in glyphs:
+            a, b = _strip_direction_marks(char), _strip_direction_marks(glyph["c"])
+            partners[a].add(b)
+            partners[b].add(a)
+    prototypes: dict[str, str] = {}
+    for char, around in partners.items():
+        if len(char) != 1:
+            continue
+        longer = sorted(other for other in around if len(other) > 1)
+        if longer:
+            prototype = longer[0]
+        elif len(around) > 1:
+            prototype = char
+        else:
+            (other,) = around
+            prototype = other if len(partners[other]) > 1 else min(char, other, key=_plainest)
+        if prototype != char:
+            prototypes[char] = prototype
+    return prototypes
+
+
+def _plainest(char: str) -> tuple[bool, str]:
+    return unicodedata.normalize("NFKC", char) != char, char
+
+
+def _strip_direction_marks(text: str) -> str:
+    return text.replace("\u200e", "").replace("\u200f", "")

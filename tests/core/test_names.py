@@ -1,0 +1,132 @@
+"""Names nobody can pass off as someone else's: invisible characters and look-alikes."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from talkex_widget.core.names import (
+    NameRefused,
+    _prototypes,
+    check_not_confusable,
+    check_visible,
+    confusable_with,
+    skeleton,
+)
+
+GOOD_NAMES = [
+    "Ada",
+    "José",
+    "Jose\u0301",  # the same, decomposed: the accent has its letter
+    "Zoë",
+    "山田",
+    "O'Brien",
+    "ann-marie",
+    "Mary Ann",
+    "Nguyễn",
+    "Ἀριστοτέλης",
+    "Дмитрий",
+    "😀 fan",
+]
+
+
+@pytest.mark.parametrize("name", GOOD_NAMES)
+def test_visible_names_pass(name: str) -> None:
+    assert check_visible(name) == name
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("Ada\u034f", "U+034F COMBINING GRAPHEME JOINER"),
+        ("\u3164", "U+3164 HANGUL FILLER"),
+        ("\u2800", "U+2800 BRAILLE PATTERN BLANK"),
+        ("Ada\ufe0f", "U+FE0F VARIATION SELECTOR-16"),
+        ("Ada\U000e0100", "U+E0100 VARIATION SELECTOR-17"),
+        ("Ada\U000e0041", "U+E0041 TAG LATIN CAPITAL LETTER A"),
+        ("\u115fAda", "U+115F HANGUL CHOSEONG FILLER"),
+        ("Ada\uffa0", "U+FFA0 HALFWIDTH HANGUL FILLER"),
+        ("A\u200bda", "U+200B ZERO WIDTH SPACE"),
+        ("Ada\u00ad", "U+00AD SOFT HYPHEN"),
+        ("Ada\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("Ada\u00a0", "U+00A0 NO-BREAK SPACE"),
+        ("Ada\n", "U+000A unnamed character"),
+    ],
+)
+def test_invisible_and_filler_characters_are_refused(name: str, shown: str) -> None:
+    with pytest.raises(NameRefused, match="invisible or filler") as refused:
+        check_visible(name)
+    assert shown in refused.value.reason
+    assert isinstance(refused.value, ValueError)
+
+
+@pytest.mark.parametrize("name", ["\u0301", "\u0301Ada", "Ada \u0308", "\u20dd"])
+def test_combining_marks_without_a_base_are_refused(name: str) -> None:
+    with pytest.raises(NameRefused, match="combining mark without a letter before it"):
+        check_visible(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "other"),
+    [
+        ("Adа", "Ada"),  # Cyrillic а
+        ("ADA", "Ada"),
+        ("ada", "Ada"),
+        ("Ａｄａ", "Ada"),  # fullwidth
+        ("𝐀𝐝𝐚", "Ada"),  # mathematical bold
+        ("Αda", "Ada"),  # Greek Alpha
+        ("B0b", "Bob"),  # digit zero
+        ("Tim", "Tirn"),  # m and rn: a prototype of two characters
+        ("ΒОВ", "Bob"),  # Greek Beta, Cyrillic O and Ve: capitals of other scripts
+        ("НАТ", "hat"),  # Cyrillic En, A, Te
+        ("Ian", "lan"),  # capital I and small L
+    ],
+)
+def test_look_alikes_share_a_skeleton(name: str, other: str) -> None:
+    assert skeleton(name) == skeleton(other)
+    assert confusable_with(name, ["zed", other]) == other
+
+
+@pytest.mark.parametrize(
+    ("name", "other"),
+    [
+        ("Zoë", "Zoe"),
+        ("José", "Jose"),
+        ("山田", "山由"),
+        ("ann-marie", "annmarie"),
+        ("Ada", "Ida"),
+        ("ian", "Ian"),
+    ],
+)
+def test_names_that_look_different_do_not(name: str, other: str) -> None:
+    assert skeleton(name) != skeleton(other)
+    assert confusable_with(name, [other]) is None
+
+
+def test_the_same_name_is_the_same_person_not_a_look_alike() -> None:
+    assert confusable_with("Ada", ["Ada"]) is None
+    # a second tab of someone already here, even beside a look-alike that came earlier
+    assert confusable_with("Ada", iter(["ADA", "Ada"])) is None
+    assert confusable_with("Ada", []) is None
+
+
+def test_the_refusal_names_who_is_here() -> None:
+    with pytest.raises(NameRefused) as refused:
+        check_not_confusable("Adа", ["bob", "Ada"])
+    assert refused.value.reason == "nickname 'Adа' looks like Ada, who is here"
+    assert check_not_confusable("Ada", ["bob", "Ada"]) == "Ada"
+
+
+def test_a_composed_and_a_decomposed_accent_are_one_name() -> None:
+    assert skeleton("José") == skeleton("Jose\u0301")
+
+
+def test_skeleton_is_stable_for_every_mapped_character() -> None:
+    """Mapping, NFKC and case folding may feed each other: the loop must settle."""
+    characters = [*_prototypes(), *_prototypes().values()]
+    assert len(characters) > 5000  # the package's map is loaded, not an empty fallback
+    for char in characters:
+        key = skeleton(char)
+        assert skeleton(key) == key, (char, key)
+        assert unicodedata.is_normalized("NFD", key)
