@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import compression, suite
-from .servers import ServerProcess, raise_fd_limit
+from .servers import BenchServer, raise_fd_limit
 
 ALL = ("fanout", "latency", "joins", "connections", "history", "compression")
 RESULTS = Path(__file__).parent / "results" / "latest.json"
@@ -73,7 +73,7 @@ LATENCY_RATES = {1000: 20.0, 10000: 1.0}
 
 
 async def rooms_on(
-    server: ServerProcess, size: int, want: set[str], d: Durations, *, label: str
+    server: BenchServer, size: int, want: set[str], d: Durations, *, label: str
 ) -> dict[str, Any]:
     """Fan-out, latency and memory for one room of ``size`` members on a fresh server."""
     out: dict[str, Any] = {}
@@ -117,23 +117,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"talkex": {}, "plain": {}}
     if want & {"fanout", "latency", "connections"}:
         for size in args.sizes:
-            with ServerProcess.talkex() as server:
+            with BenchServer.talkex() as server:
                 results["talkex"][str(size)] = await rooms_on(server, size, want, d, label="talkex")
             await asyncio.sleep(1)
             if "fanout" in want:
-                with ServerProcess.plain() as server:
+                with BenchServer.plain() as server:
                     results["plain"][str(size)] = await rooms_on(
                         server, size, {"fanout"}, d, label="plain"
                     )
                 await asyncio.sleep(1)
     if "joins" in want:
-        with ServerProcess.talkex() as server:
+        with BenchServer.talkex() as server:
             results["join_storm"] = await suite.join_storm(
                 server.port, 1000, spread=2.0, timeout=d.join_timeout
             )
         print(f"  join storm: {json.dumps(results['join_storm'])}", flush=True)
     if "history" in want:
-        with ServerProcess.talkex() as server:
+        with BenchServer.talkex() as server:
             results["history"] = await suite.history(server.port, senders=20, seconds=d.history)
         print(f"  history: {json.dumps(results['history'])}", flush=True)
     if "compression" in want:
@@ -310,7 +310,7 @@ def _git_revision() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.talkex_source is not None:
-        ServerProcess.source = args.talkex_source.resolve()
+        BenchServer.source = args.talkex_source.resolve()
     fds = raise_fd_limit()
     if max(args.sizes) + 100 > fds:
         print(f"open-file limit {fds} is too low for {max(args.sizes)} sockets", file=sys.stderr)
@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "revision": _git_revision(),
-        "talkex_source": str(ServerProcess.source),
+        "talkex_source": str(BenchServer.source),
         "quick": args.quick,
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],

@@ -18,7 +18,7 @@ import orjson
 import tornado.web
 import tornado.websocket
 
-__all__ = ["PlainSocket", "main"]
+__all__ = ["Healthz", "PlainSocket", "main"]
 
 _ids = itertools.count(1)
 
@@ -59,8 +59,15 @@ class PlainSocket(tornado.websocket.WebSocketHandler):
         self.members.discard(self)
 
 
+class Healthz(tornado.web.RequestHandler):
+    """Answers once the loop serves: how :mod:`tests.processes` knows the server started."""
+
+    def get(self) -> None:
+        self.write({"status": "ok"})
+
+
 async def serve(port: int) -> None:
-    app = tornado.web.Application([(r"/socket/websocket", PlainSocket)])
+    app = tornado.web.Application([(r"/socket/websocket", PlainSocket), (r"/healthz", Healthz)])
     server = app.listen(port, "127.0.0.1")
     bound = next(iter(server._sockets.values())).getsockname()[1]
     print(f"plain broadcast loop serving on http://127.0.0.1:{bound}/", flush=True)

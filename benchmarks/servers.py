@@ -1,23 +1,22 @@
 """Server processes under test: ``talkex serve`` and the plain Tornado baseline, on loopback.
 
-Each runs as its own process (the load generator must not share its core), started with the
-limits raised so the benchmark measures throughput rather than the flood protection, and
-observed through ``/proc`` (RSS, CPU time).
+Each runs as its own process (the load generator must not share its core), started by the
+tests' own :mod:`tests.processes` with the limits raised so the benchmark measures throughput
+rather than the flood protection, and observed through ``/proc`` (RSS, CPU time).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import resource
-import signal
-import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["MachineCpu", "ServerProcess", "own_cpu_seconds", "raise_fd_limit"]
+from tests.processes import ROOT, ServerProcess, TalkexServe
+
+__all__ = ["BenchServer", "MachineCpu", "own_cpu_seconds", "raise_fd_limit"]
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -31,93 +30,72 @@ def raise_fd_limit() -> int:
     return hard
 
 
-class ServerProcess:
-    """A server started from a command line that prints its port; stopped with SIGTERM."""
+class BenchServer:
+    """A server process under load (``talkex serve`` or the plain baseline), with its costs.
 
-    source: Path = Path(__file__).resolve().parent.parent
+    Started by :mod:`tests.processes`, the same helper the tests use, in a temporary folder
+    that holds its log and history; :meth:`cpu_seconds` and :meth:`rss_bytes` read ``/proc``.
+    """
+
+    source: Path = ROOT
     """The checkout whose ``talkex_widget`` runs (``--talkex-source``: compare two versions)."""
 
-    def __init__(self, name: str, argv: list[str], source: Path | None = None) -> None:
+    def __init__(self, name: str, make: Callable[[Path], ServerProcess]) -> None:
         self.name = name
-        self.argv = argv
-        self.root = source or Path(__file__).resolve().parent.parent
-        self.proc: subprocess.Popen[str] | None = None
-        self.port = 0
         self._tmp = tempfile.TemporaryDirectory(prefix="talkex-bench-")
-        self.log = Path(self._tmp.name) / "server.log"
+        self.process = make(Path(self._tmp.name))
 
     @classmethod
-    def talkex(cls, *, history: bool = True, extra: list[str] | None = None) -> ServerProcess:
-        server = cls("talkex", [], cls.source)
-        db = f"sqlite:///{server._tmp.name}/history.db" if history else "memory://"
-        server.argv = [
-            sys.executable,
-            "-m",
-            "talkex_widget",
-            "serve",
-            "--host=127.0.0.1",
-            "--port=0",
-            "--token=",
-            f"--db={db}",
-            "--log-level=warning",
-            # Limits that would throttle a benchmark (a real deployment keeps the defaults):
-            "--message-rate=1000000/1",
-            "--frame-rate=1000000/1",
-            "--max-connections-per-ip=0",
-            "--max-connections-per-nickname=0",
-            "--idle-timeout=300",
-            *(extra or []),
-        ]
-        return server
+    def talkex(cls, *, history: bool = True, extra: list[str] | None = None) -> BenchServer:
+        def make(directory: Path) -> ServerProcess:
+            return TalkexServe(
+                "--log-level=warning",
+                # Limits that would throttle a benchmark (a real deployment keeps the defaults):
+                "--message-rate=1000000/1",
+                "--frame-rate=1000000/1",
+                "--max-connections-per-ip=0",
+                "--max-connections-per-nickname=0",
+                "--idle-timeout=300",
+                *(extra or []),
+                token="",
+                db=f"sqlite:///{directory}/history.db" if history else "memory://",
+                log=directory / "server.log",
+                source=cls.source,
+            )
+
+        return cls("talkex", make)
 
     @classmethod
-    def plain(cls) -> ServerProcess:
-        return cls("plain", [sys.executable, "-m", "benchmarks.plain_server", "--port=0"])
+    def plain(cls) -> BenchServer:
+        def make(directory: Path) -> ServerProcess:
+            argv = [sys.executable, "-m", "benchmarks.plain_server"]
+            return ServerProcess(argv, log=directory / "server.log")
 
-    def start(self, timeout: float = 30.0) -> ServerProcess:
-        env = {**os.environ, "PYTHONPATH": str(self.root)}
-        out = self.log.open("w")
-        self.proc = subprocess.Popen(
-            self.argv, stdout=subprocess.PIPE, stderr=out, text=True, env=env, cwd=self.root
-        )
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            found = re.search(r"127\.0\.0\.1:(\d+)", line)
-            if found:
-                self.port = int(found.group(1))
-                return self
-        self.stop()
-        raise RuntimeError(f"{self.name} server did not start: {self.log.read_text()[-2000:]}")
+        return cls("plain", make)
+
+    @property
+    def port(self) -> int:
+        return self.process.port
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process so far."""
-        assert self.proc is not None
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / _CLK_TCK
 
     def rss_bytes(self) -> int:
-        assert self.proc is not None
-        return int(Path(f"/proc/{self.proc.pid}/statm").read_text().split()[1]) * _PAGE
+        return int(Path(f"/proc/{self.process.pid}/statm").read_text().split()[1]) * _PAGE
 
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._tmp.cleanup()
-
-    def __enter__(self) -> ServerProcess:
-        return self.start()
+    def __enter__(self) -> BenchServer:
+        try:
+            self.process.start()
+        except BaseException:
+            self._tmp.cleanup()
+            raise
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.process.stop(timeout=20)
+        self._tmp.cleanup()
 
 
 class MachineCpu:

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from .servers import MachineCpu, ServerProcess, own_cpu_seconds
+from .servers import BenchServer, MachineCpu, own_cpu_seconds
 from .wsclient import NEW_MSG, TOPIC, Buffer, Client, FrameHandler, connect_many
 
 __all__ = [
@@ -144,7 +144,7 @@ async def _pump(sender: Client, stop_at: float, window: int, body: str) -> int:
 
 
 async def fanout(
-    room: Room, server: ServerProcess, *, seconds: float, warmup: float = 1.0, window: int = 4
+    room: Room, server: BenchServer, *, seconds: float, warmup: float = 1.0, window: int = 4
 ) -> dict:
     """Deliveries per second of one sender's messages to every member (the sender included).
 
@@ -175,7 +175,7 @@ async def fanout(
     }
 
 
-async def latency(room: Room, server: ServerProcess, *, rate: float, seconds: float) -> dict:
+async def latency(room: Room, server: BenchServer, *, rate: float, seconds: float) -> dict:
     """Publish-to-receipt times at a steady rate, measured in this process's clock."""
     counters = room.counters
     counters.latencies = []
@@ -222,7 +222,7 @@ def _quantile(ordered: list[float], q: float) -> float:
 
 
 async def idle_heartbeats(
-    room: Room, server: ServerProcess, *, seconds: float, interval: float = 30.0
+    room: Room, server: BenchServer, *, seconds: float, interval: float = 30.0
 ) -> dict:
     """Server CPU of idle sockets: first silent, then each sending phoenix.js's heartbeat every
     ``interval`` s, spread evenly. The cost per heartbeat is what comes on top of silence."""

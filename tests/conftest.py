@@ -1,4 +1,9 @@
-"""Shared fixtures: a real server on a free loopback port, and clients that talk to it."""
+"""Shared fixtures: a real server on a free loopback port, and clients that talk to it.
+
+The server has the rate limits out of the way (:data:`RELAXED`). A test about a limit or an
+option says which with ``@pytest.mark.server_config(**fields)``: its server then has the
+:class:`ServerConfig` defaults, the production ones, plus those fields.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +15,27 @@ import pytest
 
 from talkex_widget.client import RoomClient, Socket
 from talkex_widget.core.limits import Limits
-from talkex_widget.server.app import ServerConfig, TalkexServer
+from talkex_widget.server.app import ServerConfig, SocketHandler, TalkexServer
 
 from .helpers import RawSocket
 
 TOKEN = "test-token"
 RELAXED = Limits(messages_per_window=100_000, frames_per_window=1_000_000)
-"""Rate limits out of the way for tests about something else; tests/test_limits.py uses defaults."""
+"""Rate limits out of the way for tests about something else."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "server_config(**fields): the ServerConfig fields of the test's server"
+    )
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[TalkexServer]:
+async def server(request: pytest.FixtureRequest) -> AsyncIterator[TalkexServer]:
     """A Talkex server in this test's event loop, memory backends, token ``TOKEN``."""
-    srv = TalkexServer(ServerConfig(port=0, token=TOKEN, limits=RELAXED))
+    marker = request.node.get_closest_marker("server_config")
+    fields = {"limits": RELAXED} if marker is None else marker.kwargs
+    srv = TalkexServer(ServerConfig(**{"port": 0, "token": TOKEN, **fields}))
     await srv.start()
     try:
         yield srv
@@ -32,6 +45,14 @@ async def server() -> AsyncIterator[TalkexServer]:
 
 def base_url(srv: TalkexServer) -> str:
     return f"http://127.0.0.1:{srv.port}/"
+
+
+def drop_connections(srv: TalkexServer, nickname: str) -> None:
+    """Cut a user's sockets from the server side, as a network drop would."""
+    for session in list(srv.service.sessions):
+        if session.peer.nickname == nickname:
+            assert isinstance(session.peer, SocketHandler)
+            session.peer.close(1001, "test drop")
 
 
 Connect = Callable[..., Awaitable[Socket]]

@@ -1,4 +1,4 @@
-"""Waiting helpers: tests wait on conditions, never on fixed sleeps."""
+"""Test helpers: waiting on conditions (never fixed sleeps), ports, raw frames, history."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def room_history(port: int, token: str, room: str) -> list[dict[str, Any]]:
+    """Every stored message of ``room`` through the HTTP API, oldest first: what the server
+    kept, asked in a way that does not depend on the client under test."""
+    messages: list[dict[str, Any]] = []
+    before = ""
+    while True:
+        url = f"http://127.0.0.1:{port}/api/rooms/{room}/messages?limit=200&token={token}{before}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            page = json.load(response)
+        messages[:0] = page["messages"]
+        if not page["has_more"] or not page["messages"]:
+            return messages
+        before = f"&before_id={page['messages'][0]['id']}"
 
 
 async def eventually(condition: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:

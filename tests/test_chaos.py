@@ -19,9 +19,6 @@ import json
 import logging
 import os
 import random
-import re
-import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tornado.httpclient import AsyncHTTPClient
 
 from talkex_widget.client import RoomClient, Socket
 from talkex_widget.server.service import JOIN_HISTORY
 
-from .helpers import eventually, free_port
+from .helpers import eventually, room_history
+from .processes import TalkexServe, talkex
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
@@ -42,62 +39,6 @@ TOKEN = "chaos-token"
 CLIENTS = 20
 MESSAGES_EACH = 15
 KILLS = 4
-
-
-class ServerProcess:
-    """``talkex serve`` on a fixed port and database, killed and restarted at will."""
-
-    def __init__(self, port: int, db: Path, log: Path) -> None:
-        self.port = port
-        self.db = db
-        self.log = log
-        self.proc: asyncio.subprocess.Process | None = None
-        self.starts = 0
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    async def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "talkex_widget",
-                "serve",
-                "--port",
-                str(self.port),
-                "--db",
-                str(self.db),
-                "--token",
-                TOKEN,
-                "--log-level",
-                "warning",
-                stdout=asyncio.subprocess.PIPE,
-                stderr=log,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        assert self.proc.stdout is not None
-        while True:  # serving once it printed its URL
-            line = (await asyncio.wait_for(self.proc.stdout.readline(), 15)).decode()
-            assert line, f"talkex serve exited early:\n{self.log.read_text()[-2000:]}"
-            if re.search(r"http://\S+", line):
-                break
-        self.starts += 1
-
-    async def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(self.proc.wait(), 10)
-
-    async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.proc.wait(), 10)
-            except asyncio.TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
 
 
 @dataclass
@@ -136,46 +77,18 @@ class Progress:
     acks: int = 0
 
 
-async def read_history(base: str) -> list[dict[str, Any]]:
-    """The whole room through the HTTP API, paging back from the newest message."""
-    http = AsyncHTTPClient()
-    messages: list[dict[str, Any]] = []
-    before = ""
-    while True:
-        response = await http.fetch(
-            f"{base}api/rooms/lobby/messages?limit=200&token={TOKEN}{before}"
-        )
-        page = json.loads(response.body)
-        messages[:0] = page["messages"]
-        if not page["has_more"]:
-            return messages
-        before = f"&before_id={page['messages'][0]['id']}"
-
-
-async def export(db: Path) -> list[dict[str, Any]]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "talkex_widget",
-        "export",
-        "lobby",
-        "--format",
-        "json",
-        "--db",
-        str(db),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 0, err.decode()
-    return list(json.loads(out)["messages"])
+def export(db: Path) -> list[dict[str, Any]]:
+    """The room as ``talkex export`` reads it from the database file, in another process."""
+    result = talkex("export", "lobby", "--format", "json", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    return list(json.loads(result.stdout)["messages"])
 
 
 def online(drivers: list[Driver], offline: set[str]) -> list[Driver]:
     return [d for d in drivers if d.name not in offline]
 
 
-def report(drivers: list[Driver], server: ServerProcess) -> str:
+def report(drivers: list[Driver], server: TalkexServe) -> str:
     """Where each client stands, and the server's last words, for a failure message."""
     clients = "\n".join(
         f"{d.name}: {d.room.channel.state}, connected={d.room.socket.connected}, "
@@ -183,8 +96,7 @@ def report(drivers: list[Driver], server: ServerProcess) -> str:
         f"pending={list(d.room.pending)}"
         for d in drivers
     )
-    log = server.log.read_text(errors="replace")[-3000:] if server.log.exists() else ""
-    return f"{clients}\nserver log (end):\n{log}"
+    return f"{clients}\nserver log (end):\n{server.log_tail()}"
 
 
 def summary(message: dict[str, Any]) -> tuple[int, str, str, str | None]:
@@ -198,7 +110,10 @@ async def test_no_message_is_lost_or_doubled_while_the_server_is_killed(
     seed = int(os.environ.get("TALKEX_CHAOS_SEED", time.time_ns() % 1_000_000))
     rng = random.Random(seed)
     started = time.monotonic()
-    server = ServerProcess(free_port(), tmp_path / "chat.db", tmp_path / "server.log")
+    db = tmp_path / "chat.db"
+    server = TalkexServe(
+        "--log-level", "warning", db=str(db), token=TOKEN, log=tmp_path / "server.log"
+    )
     drivers: list[Driver] = []
 
     async def wait(condition: Callable[[], object], timeout: float, what: str) -> None:
@@ -211,10 +126,10 @@ async def test_no_message_is_lost_or_doubled_while_the_server_is_killed(
             ) from None
 
     try:
-        await server.start()
+        await asyncio.to_thread(server.start)
         for n in range(CLIENTS):
             name = f"user{n:02d}"
-            sock = Socket(server.base, {"nickname": name, "token": TOKEN})
+            sock = Socket(server.url, {"nickname": name, "token": TOKEN})
             driver = Driver(name, RoomClient(sock, "lobby"))
             sock.on_open.append(lambda d=driver: setattr(d, "opens", d.opens + 1))
             await sock.connect()
@@ -243,10 +158,10 @@ async def test_no_message_is_lost_or_doubled_while_the_server_is_killed(
                 if typing.done():
                     break
                 await asyncio.sleep(rng.uniform(0, 0.05))
-                await server.kill()
+                await asyncio.to_thread(server.kill)
                 killed_at = time.monotonic()
                 kills += 1
-                await server.start()
+                await asyncio.to_thread(server.start)
                 await wait(
                     lambda: (
                         typing.done()
@@ -302,7 +217,7 @@ async def test_no_message_is_lost_or_doubled_while_the_server_is_killed(
         for d in drivers:
             if d not in laggards:
                 assert d.opens >= kills + 1, f"{d.name} missed a restart (seed {seed})"
-        history = await read_history(server.base)
+        history = await asyncio.to_thread(room_history, server.port, TOKEN, "lobby")
 
         # The history: every message of every person exactly once, ids strictly increasing.
         history_ids = [m["id"] for m in history]
@@ -328,9 +243,9 @@ async def test_no_message_is_lost_or_doubled_while_the_server_is_killed(
 
         for d in drivers:
             await d.room.socket.disconnect()
-        await server.stop()
+        await asyncio.to_thread(server.stop)
         # What is on disk, read by another process, is what the server served.
-        assert [summary(m) for m in await export(server.db)] == expected
+        assert [summary(m) for m in await asyncio.to_thread(export, db)] == expected
 
         unanswered = sum(len(d.unanswered) for d in drivers)
         print(
@@ -344,4 +259,4 @@ async def test_no_message_is_lost_or_doubled_while_the_server_is_killed(
         for d in drivers:
             with contextlib.suppress(Exception):
                 await d.room.socket.disconnect()
-        await server.stop()
+        await asyncio.to_thread(server.stop)

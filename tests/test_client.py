@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
-from talkex_widget.client import RECONNECT_BACKOFF, RoomClient, _backoff, socket_url
-from talkex_widget.server.app import SocketHandler, TalkexServer
+from talkex_widget.client import RECONNECT_BACKOFF, RoomClient, socket_url
+from talkex_widget.client.timing import RECONNECT_AFTER_LAST, backoff
+from talkex_widget.server.app import TalkexServer
 
-from .conftest import JoinRoom
+from .conftest import Connect, JoinRoom, drop_connections
 from .helpers import eventually
-
-
-def drop_connections(server: TalkexServer, nickname: str) -> None:
-    """Cut a user's sockets from the server side, as a network drop would."""
-    for session in list(server.service.sessions):
-        if session.peer.nickname == nickname:
-            assert isinstance(session.peer, SocketHandler)
-            session.peer.close(1001, "test drop")
 
 
 def test_socket_url_and_backoff() -> None:
     url = socket_url("http://127.0.0.1:4000/", {"nickname": "a b", "token": "t"})
     assert url == "ws://127.0.0.1:4000/socket/websocket?nickname=a+b&token=t&vsn=2.0.0"
     assert socket_url("https://h/", {}).startswith("wss://h/socket/websocket")
-    assert 0.01 <= _backoff(RECONNECT_BACKOFF, 1, 5.0) <= 0.0125
-    assert 5.0 <= _backoff(RECONNECT_BACKOFF, 50, 5.0) <= 6.25
+    assert 0.01 <= backoff(RECONNECT_BACKOFF, 1, RECONNECT_AFTER_LAST) <= 0.0125
+    assert 5.0 <= backoff(RECONNECT_BACKOFF, 50, RECONNECT_AFTER_LAST) <= 6.25
 
 
 async def test_reconnect_rejoins_and_catches_up_exactly_the_missed_messages(
@@ -77,7 +70,7 @@ async def test_status_survives_a_rejoin(server: TalkexServer, join_room: JoinRoo
     await eventually(lambda: alice.presence.statuses().get("bob") == "away", timeout=10)
 
 
-async def test_scroll_back_loads_older_pages(join_room: JoinRoom, connect) -> None:
+async def test_scroll_back_loads_older_pages(join_room: JoinRoom, connect: Connect) -> None:
     alice = await join_room("alice")
     for i in range(60):
         await alice.send(f"m{i}")

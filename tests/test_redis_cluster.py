@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,13 +17,13 @@ from typing import Any
 
 import orjson
 import pytest
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from talkex_widget.backends.pubsub.redis import RedisPubSub
 from talkex_widget.client import RoomClient, Socket
 from talkex_widget.server.service import PRESENCE_CHANNEL
 
 from .helpers import eventually, free_port
+from .processes import TalkexServe, talkex
 from .redis_server import RedisServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -40,58 +36,26 @@ RECONNECT = 20.0
 """Bound for anything that waits on a client's or a node's reconnection backoff (5 s steps)."""
 
 
-class Node:
-    """One ``talkex serve`` process on a fixed port, so it can be restarted where it was."""
+class Node(TalkexServe):
+    """One ``talkex serve`` process of the cluster, restarted on its port under its name."""
 
     def __init__(self, name: str, redis: RedisServer, db: str, directory: Path) -> None:
+        super().__init__(
+            *("--pubsub", redis.url(), "--node-name", name, "--node-timeout", str(NODE_TIMEOUT)),
+            db=db,
+            token=TOKEN,
+            log=directory / f"node-{name}.log",
+        )
         self.name = name
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/"
-        self.args = [
-            *("--host", "127.0.0.1", "--port", str(self.port), "--token", TOKEN),
-            *("--pubsub", redis.url(), "--db", db),
-            *("--node-name", name, "--node-timeout", str(NODE_TIMEOUT)),
-        ]
-        self.log = directory / f"node-{name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
 
-    async def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "talkex_widget", "serve", *self.args],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while await self.health() is None:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"node {self.name} did not start:\n{self.log.read_text()}")
-            await asyncio.sleep(0.05)
+    async def up(self) -> None:
+        """Start, or start again, off the test's loop: its clients keep reconnecting."""
+        await asyncio.to_thread(self.start, START_TIMEOUT)
 
-    async def health(self) -> str | None:
+    async def status(self) -> str | None:
         """``/healthz``'s status, or ``None`` while the node does not answer."""
-        try:
-            response = await AsyncHTTPClient().fetch(
-                self.base_url + "healthz", connect_timeout=1, request_timeout=2
-            )
-        except (OSError, HTTPClientError):
-            return None
-        return str(orjson.loads(response.body)["status"])
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        health = await asyncio.to_thread(self.health)
+        return None if health is None else str(health["status"])
 
 
 class Cluster:
@@ -108,12 +72,12 @@ class Cluster:
 
     async def node(self, name: str, db: str) -> Node:
         node = Node(name, self.redis, db, self.directory)
-        await node.start()
+        await node.up()
         self.nodes.append(node)
         return node
 
     async def join(self, node: Node, nickname: str, room: str = "lobby") -> RoomClient:
-        socket = Socket(node.base_url, {"nickname": nickname, "token": TOKEN})
+        socket = Socket(node.url, {"nickname": nickname, "token": TOKEN})
         await socket.connect()
         self.sockets.append(socket)
         client = RoomClient(socket, room)
@@ -143,7 +107,7 @@ class Cluster:
     async def health(self, status: str) -> None:
         """Wait until every node's ``/healthz`` reports ``status``."""
         deadline = time.monotonic() + RECONNECT
-        while [await node.health() for node in self.nodes] != [status] * len(self.nodes):
+        while [await node.status() for node in self.nodes] != [status] * len(self.nodes):
             assert time.monotonic() < deadline, f"/healthz did not turn {status!r} on every node"
             await asyncio.sleep(0.05)
 
@@ -244,10 +208,10 @@ async def test_a_killed_node_leaves_and_its_restart_brings_no_ghosts(cluster: Cl
     # nothing else changed: only leaves, only of B's users
     assert all(not diff["joins"] for diff in diffs), diffs
     assert sorted(key for diff in diffs for key in diff["leaves"]) == ["bob", "eve"]
-    assert await a.health() == "ok"
+    assert await a.status() == "ok"
 
     diffs.clear()
-    await b.start()  # same name, same port: bob's and eve's clients reconnect by themselves
+    await b.up()  # same name, same port: bob's and eve's clients reconnect by themselves
     await eventually(lambda: metas(alice) == everyone, timeout=RECONNECT, what="B's users back")
     for client in (bob, eve):
         await eventually(lambda c=client: metas(c) == everyone, what="B's users see everyone")
@@ -321,11 +285,9 @@ async def test_a_redis_outage_keeps_rooms_local_then_presence_converges(
 
 
 def test_serve_refuses_an_unreachable_redis_history() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "talkex_widget", "serve", "--port", "0", "--token", TOKEN,
-         "--history", f"redis://127.0.0.1:{free_port()}/0"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    result = talkex(
+        "serve", "--port", "0", "--token", TOKEN, "--history", f"redis://127.0.0.1:{free_port()}/0"
+    )
     assert result.returncode == 1
     assert "talkex: cannot use the message history in Redis at 127.0.0.1:" in result.stderr
     assert "Traceback" not in result.stderr

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from talkex_widget.client import RoomClient, Socket
-from talkex_widget.server.app import ServerConfig, SocketHandler, TalkexServer
+from talkex_widget.client import RoomClient
+from talkex_widget.server.app import SocketHandler, TalkexServer
 from talkex_widget.server.service import CATCH_UP_LIMIT
 
-from .conftest import TOKEN, JoinRoom, Raw
+from .conftest import TOKEN, JoinRoom, Raw, drop_connections
 from .helpers import RawSocket, eventually
 
 TOPIC = "room:lobby"
@@ -81,10 +81,8 @@ async def test_rejoin_with_last_seen_id_replies_exactly_the_missed_messages(raw:
     # Nothing missed, and an id from the future (a client of an older database): nothing.
     for last_seen_id in (7, 100):
         fresh = await raw("carol")
-        assert await joined(fresh, {"last_seen_id": last_seen_id}) == {
-            "messages": [],
-            "has_more": False,
-        }
+        response = await joined(fresh, {"last_seen_id": last_seen_id})
+        assert (response["messages"], response["has_more"]) == ([], False)
     # last_seen_id 0 means "I have seen nothing": everything, not just the latest page.
     zero = await raw("dave")
     assert ids((await joined(zero, {"last_seen_id": 0}))["messages"]) == [*mine, *missed]
@@ -211,10 +209,7 @@ class Offline:
     async def __aenter__(self) -> None:
         socket = self.client.socket
         socket.params["token"] = "wrong"  # every reconnect is now refused with a 403
-        nickname = socket.params["nickname"]
-        for session in list(self.server.service.sessions):
-            if session.peer.nickname == nickname and isinstance(session.peer, SocketHandler):
-                session.peer.close(1001, "test drop")
+        drop_connections(self.server, socket.params["nickname"])
         await eventually(lambda: not socket.connected, what="the drop")
 
     async def __aexit__(self, *exc: object) -> None:
@@ -315,27 +310,16 @@ async def test_a_message_that_failed_while_an_old_resend_waited_is_resent_too(
     assert [m["body"] for m in bob.ordered()] == ["A", "B", "C"]
 
 
-async def test_a_long_offline_backlog_is_not_lost_to_the_rate_limit() -> None:
-    srv = TalkexServer(ServerConfig(port=0, token=TOKEN))  # default limits, as in production
-    await srv.start()
-    sockets: list[Socket] = []
-    try:
-        rooms = []
-        for name in ("alice", "bob"):
-            sock = Socket(f"http://127.0.0.1:{srv.port}/", {"nickname": name, "token": TOKEN})
-            sockets.append(sock)
-            await sock.connect()
-            rooms.append(RoomClient(sock, "lobby"))
-            await rooms[-1].join()
-        alice, bob = rooms
-        backlog = srv.config.limits.messages_per_window + 5
-        async with Offline(srv, alice):
-            for i in range(backlog):
-                with pytest.raises(asyncio.TimeoutError):
-                    await alice.send(f"typed on the train {i}", client_id=f"t{i}", timeout=0.01)
-        await eventually(lambda: not alice.pending, timeout=10, what="the resend")
-        await eventually(lambda: len(bob.messages) == backlog, timeout=2, what="the whole backlog")
-    finally:
-        for sock in sockets:
-            await sock.disconnect()
-        await srv.stop()
+@pytest.mark.server_config()  # default limits, as in production
+async def test_a_long_offline_backlog_is_not_lost_to_the_rate_limit(
+    server: TalkexServer, join_room: JoinRoom
+) -> None:
+    alice = await join_room("alice")
+    bob = await join_room("bob")
+    backlog = server.config.limits.messages_per_window + 5
+    async with Offline(server, alice):
+        for i in range(backlog):
+            with pytest.raises(asyncio.TimeoutError):
+                await alice.send(f"typed on the train {i}", client_id=f"t{i}", timeout=0.01)
+    await eventually(lambda: not alice.pending, timeout=10, what="the resend")
+    await eventually(lambda: len(bob.messages) == backlog, timeout=2, what="the whole backlog")

@@ -6,18 +6,15 @@ Nothing here touches Playwright, so the conftest can import it without starting 
 from __future__ import annotations
 
 import errno
-import json
 import time
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from talkex_widget.client import RoomClient, Socket
 from talkex_widget.notebook.embedded import ServerThread
 from talkex_widget.server.app import ServerConfig
 
-__all__ = ["RestartableServer", "history", "post_messages", "start_url"]
+__all__ = ["RestartableServer", "post_messages", "start_url"]
 
 
 class RestartableServer:
@@ -73,17 +70,3 @@ def post_messages(
             await socket.disconnect()
 
     return server.call(run(), timeout=60)
-
-
-def history(port: int, token: str, room: str) -> list[dict[str, Any]]:
-    """Every stored message of ``room`` through the HTTP API, oldest first."""
-    messages: list[dict[str, Any]] = []
-    before = ""
-    while True:
-        url = f"http://127.0.0.1:{port}/api/rooms/{room}/messages?limit=200&token={token}{before}"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            page = json.load(response)
-        messages[:0] = page["messages"]
-        if not page["has_more"] or not page["messages"]:
-            return messages
-        before = f"&before_id={page['messages'][0]['id']}"

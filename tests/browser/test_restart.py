@@ -11,6 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from ..helpers import room_history
 from .conftest import TOKEN
 from .pages import (
     RECONNECT_TIMEOUT,
@@ -23,7 +24,6 @@ from .pages import (
     person,
     send,
 )
-from .servers import history
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +85,7 @@ def test_a_message_written_while_the_server_is_down_is_delivered_once(
         )
         assert bodies(page) == expected
     # Stored exactly once, and a fresh load of the room shows it once.
-    stored = [m["body"] for m in history(restartable_server.port, TOKEN, "lobby")]
+    stored = [m["body"] for m in room_history(restartable_server.port, TOKEN, "lobby")]
     assert stored == expected
     bob.reload()
     expect_joined(bob, "lobby", timeout=RECONNECT_TIMEOUT)

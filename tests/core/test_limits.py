@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Callable
 
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from talkex_widget.client import ConnectError, RoomClient, Socket
+from talkex_widget.client import ConnectError
 from talkex_widget.core.limits import Limits, TokenBucket
-from talkex_widget.server.app import ServerConfig, TalkexServer
-from tests.helpers import RawSocket, eventually
-
-TOKEN = "limits-token"
+from talkex_widget.server.app import TalkexServer
+from tests.conftest import TOKEN, Connect, JoinRoom, Raw
+from tests.helpers import eventually
+from tests.processes import talkex
 
 
 def test_token_bucket_allows_bursts_then_refills() -> None:
@@ -28,33 +25,15 @@ def test_token_bucket_allows_bursts_then_refills() -> None:
     assert bucket.take() and not bucket.take()
 
 
-@pytest.fixture
-async def make_server() -> AsyncIterator[Callable[..., object]]:
-    servers: list[TalkexServer] = []
-
-    async def _make(**config: object) -> TalkexServer:
-        srv = TalkexServer(ServerConfig(port=0, token=TOKEN, **config))  # type: ignore[arg-type]
-        await srv.start()
-        servers.append(srv)
-        return srv
-
-    yield _make
-    for srv in servers:
-        await srv.stop()
-
-
-def ws(srv: TalkexServer, nickname: str, token: str = TOKEN) -> str:
-    return f"ws://127.0.0.1:{srv.port}/socket/websocket?vsn=2.0.0&nickname={nickname}&token={token}"
-
-
-async def test_a_client_that_stops_reading_is_dropped_and_others_carry_on(make_server) -> None:  # type: ignore[no-untyped-def]
-    srv = await make_server(
-        limits=Limits(
-            max_send_buffer_bytes=64 * 1024,
-            messages_per_window=10_000,
-            frames_per_window=10_000,
-        )
+@pytest.mark.server_config(
+    limits=Limits(
+        max_send_buffer_bytes=64 * 1024, messages_per_window=10_000, frames_per_window=10_000
     )
+)
+async def test_a_client_that_stops_reading_is_dropped_and_others_carry_on(
+    server: TalkexServer, join_room: JoinRoom
+) -> None:
+    srv = server
     # A hand-made WebSocket client with a tiny receive buffer that never reads.
     raw = socket.socket()
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -71,11 +50,7 @@ async def test_a_client_that_stops_reading_is_dropped_and_others_carry_on(make_s
     assert b"101" in await reader.readuntil(b"\r\n\r\n")
     join = b'["1","1","room:lobby","phx_join",{}]'
     writer.write(bytes([0x81, 0x80 | len(join)]) + b"\0\0\0\0" + join)  # masked, zero key
-    base = f"http://127.0.0.1:{srv.port}/"
-    talker = Socket(base, {"nickname": "talker", "token": TOKEN})
-    await talker.connect()
-    room = RoomClient(talker, "lobby")
-    await room.join()
+    room = await join_room("talker")
     await eventually(lambda: "sleeper" in room.presence.statuses())
     # Loopback kernel buffers would swallow megabytes first: keep the server's side small too.
     for session in srv.service.sessions:
@@ -90,78 +65,65 @@ async def test_a_client_that_stops_reading_is_dropped_and_others_carry_on(make_s
     await eventually(lambda: "sleeper" not in room.presence.statuses(), what="sleeper dropped")
     assert await room.send("still fine") > 0
     writer.close()
-    await talker.disconnect()
 
 
-async def test_a_connection_that_never_speaks_http_is_closed(make_server) -> None:  # type: ignore[no-untyped-def]
-    srv = await make_server(limits=Limits(handshake_timeout=0.5))
-    reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+@pytest.mark.server_config(limits=Limits(handshake_timeout=0.5))
+async def test_a_connection_that_never_speaks_http_is_closed(server: TalkexServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     start = time.monotonic()
     assert await asyncio.wait_for(reader.read(1), 10) == b""  # the server hung up
     assert time.monotonic() - start < 5
     writer.close()
 
 
-async def test_a_silent_websocket_is_closed_after_the_idle_timeout(make_server) -> None:  # type: ignore[no-untyped-def]
-    srv = await make_server(idle_timeout=0.6)
-    quiet = await RawSocket.open(ws(srv, "quiet"))
+@pytest.mark.server_config(idle_timeout=0.6)
+async def test_a_silent_websocket_is_closed_after_the_idle_timeout(
+    server: TalkexServer, raw: Raw
+) -> None:
+    quiet = await raw("quiet")
     start = time.monotonic()
     while (await quiet.recv(10)) is not None:
         pass
     assert time.monotonic() - start < 5
-    await eventually(lambda: not srv.service.sessions, what="the session closed")
+    await eventually(lambda: not server.service.sessions, what="the session closed")
 
 
-async def test_connections_per_nickname_are_capped_with_a_reason(make_server) -> None:  # type: ignore[no-untyped-def]
-    srv = await make_server(limits=Limits(max_connections_per_nickname=2))
-    first = await RawSocket.open(ws(srv, "tabby"))
-    second = await RawSocket.open(ws(srv, "tabby"))
+@pytest.mark.server_config(limits=Limits(max_connections_per_nickname=2))
+async def test_connections_per_nickname_are_capped_with_a_reason(
+    server: TalkexServer, raw: Raw
+) -> None:
+    first = await raw("tabby")
+    await raw("tabby")
     with pytest.raises(HTTPClientError) as info:
-        await RawSocket.open(ws(srv, "tabby"))
+        await raw("tabby")
     assert info.value.code == 429
     assert "too many connections for 'tabby'" in info.value.response.body.decode()
     first.close()
-    await eventually(lambda: srv.app.wildcard_router is not None and len(srv.service.sessions) == 1)
-    third = await RawSocket.open(ws(srv, "tabby"))  # a slot was freed
-    for sock in (second, third):
-        sock.close()
+    await eventually(
+        lambda: server.app.wildcard_router is not None and len(server.service.sessions) == 1
+    )
+    await raw("tabby")  # a slot was freed
 
 
-async def test_with_a_secret_the_nickname_comes_from_the_signed_token(make_server) -> None:  # type: ignore[no-untyped-def]
-    srv = await make_server(secret="team-secret")
-    token = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "talkex_widget",
-            "token",
-            "ada",
-            "--ttl",
-            "1h",
-            "--secret",
-            "team-secret",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    base = f"http://127.0.0.1:{srv.port}/"
-    sock = Socket(base, {"nickname": "someone-else", "token": token})
-    await sock.connect()
-    room = RoomClient(sock, "lobby")
-    await room.join()
+@pytest.mark.server_config(secret="team-secret")
+async def test_with_a_secret_the_nickname_comes_from_the_signed_token(
+    join_room: JoinRoom, connect: Connect
+) -> None:
+    result = talkex("token", "ada", "--ttl", "1h", "--secret", "team-secret")
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    room = await join_room("someone-else", token=token)
     message_id = await room.send("hello")
     assert room.messages[message_id]["author"] == "ada"
     assert set(room.presence.statuses()) == {"ada"}
     with pytest.raises(ConnectError) as info:  # the shared token no longer names anyone
-        await Socket(base, {"nickname": "ada", "token": TOKEN}).connect()
+        await connect("ada")
     assert "signed token" in info.value.reason
-    await sock.disconnect()
 
 
-async def test_the_rate_limit_says_when_to_retry(make_server) -> None:  # type: ignore[no-untyped-def]
-    srv = await make_server(limits=Limits(messages_per_window=2, message_window=4.0))
-    sock = await RawSocket.open(ws(srv, "quick"))
+@pytest.mark.server_config(limits=Limits(messages_per_window=2, message_window=4.0))
+async def test_the_rate_limit_says_when_to_retry(raw: Raw) -> None:
+    sock = await raw("quick")
     sock.send(["1", "1", "room:lobby", "phx_join", {}])
     await sock.reply_to("1")
     for ref in ("a", "b", "c"):
@@ -171,4 +133,3 @@ async def test_the_rate_limit_says_when_to_retry(make_server) -> None:  # type: 
     assert refused["status"] == "error"
     assert "sending too fast" in refused["response"]["reason"]
     assert 0 < refused["response"]["retry_after"] <= 2.0
-    sock.close()

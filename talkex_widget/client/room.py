@@ -1,0 +1,184 @@
+"""The chat room above the protocol: what a person in a room sees and sends.
+
+:class:`RoomClient` adds what a chat needs on top of a :class:`~.channel.Channel`: history,
+de-duplication by id, catch-up after a reconnect, and resending unacknowledged messages under
+their ``client_id``, so that nobody loses or doubles a message over a bad network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from .channel import Callback, PushError
+from .presence import PresenceView
+from .socket import Socket
+
+__all__ = ["RoomClient"]
+
+log = logging.getLogger("talkex.client")
+
+MAX_RETRY_AFTER = 60.0
+"""Longest wait honoured from a rate limit's ``retry_after``, against a server gone wrong."""
+
+
+class RoomClient:
+    """A chat room as a person experiences it: messages once each, in order, none lost.
+
+    Messages sent while disconnected, or whose reply never came, stay pending and are pushed
+    again with the same ``client_id`` after every rejoin; the server's de-duplication makes the
+    resend safe. Every rejoin asks for what was missed since the highest id seen.
+    """
+
+    def __init__(self, socket: Socket, room: str, *, status: str = "online") -> None:
+        self.socket = socket
+        self.room = room
+        self.status = status
+        self.activity: str | None = None
+        self.messages: dict[int, dict[str, Any]] = {}
+        self.pending: dict[str, str] = {}
+        self.has_more = False
+        self.last_seen_id: int | None = None
+        self.on_message: list[Callback] = []
+        self.channel = socket.channel(f"room:{room}", self._join_params)
+        self.channel.on("new_msg", self._on_new_msg)
+        self.channel.on_join.append(self._on_joined)
+        self._resend_task: asyncio.Task[None] | None = None
+        self._limits: dict[str, Any] = {}
+
+    @property
+    def presence(self) -> PresenceView:
+        return self.channel.presence
+
+    @property
+    def nickname(self) -> str:
+        """The author name the server gives this socket's messages (it trims the nickname)."""
+        return str(self.socket.params.get("nickname", "")).strip()
+
+    @property
+    def server_limits(self) -> Mapping[str, Any]:
+        """The ``limits`` of the last join reply (``max_body`` ...), empty before any join.
+
+        The server is the one place its limits are set (``talkex serve --max-body``); callers
+        check input against this instead of a copy of the default that the server may not use.
+        Read-only, and replaced at every rejoin: a restarted server may have new limits.
+        """
+        return MappingProxyType(self._limits)
+
+    def _join_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"status": self.status}
+        if self.activity:
+            params["activity"] = self.activity
+        if self.last_seen_id is not None:
+            params["last_seen_id"] = self.last_seen_id
+        return params
+
+    async def join(self, timeout: float | None = None) -> dict[str, Any]:
+        return await self.channel.join(timeout)
+
+    def _on_joined(self, response: dict[str, Any]) -> None:
+        limits = response.get("limits")
+        self._limits = dict(limits) if isinstance(limits, dict) else {}
+        if response.get("reset"):
+            self.messages.clear()
+        self.has_more = bool(response.get("has_more")) if not self.messages else self.has_more
+        for message in response.get("messages", []):
+            self._add(message)
+        if self.last_seen_id is None and not response.get("has_more"):
+            # The whole room was in the reply and it was empty: nothing is missing up to here,
+            # so a rejoin must ask for everything after 0, not for the latest page only.
+            self.last_seen_id = 0
+        if self.pending:
+            if self._resend_task is not None and not self._resend_task.done():
+                # Still waiting to push a list taken before the last disconnect: messages that
+                # failed since are not on it. Start over from what is pending now.
+                self._resend_task.cancel()
+            self._resend_task = asyncio.ensure_future(self._resend())
+
+    def _on_new_msg(self, payload: dict[str, Any]) -> None:
+        self._add(payload)
+
+    def _add(self, message: dict[str, Any]) -> None:
+        message_id = message.get("id")
+        if not isinstance(message_id, int) or message_id in self.messages:
+            return
+        self.messages[message_id] = message
+        if self.last_seen_id is None or message_id > self.last_seen_id:
+            self.last_seen_id = message_id
+        client_id = message.get("client_id")
+        if client_id is not None and message.get("author") == self.nickname:
+            # client_ids are unique per author only: another person's message may carry ours.
+            self.pending.pop(client_id, None)
+        for callback in self.on_message:
+            try:
+                callback(message)
+            except Exception:
+                log.exception("on_message callback failed")
+
+    def ordered(self) -> list[dict[str, Any]]:
+        return [self.messages[i] for i in sorted(self.messages)]
+
+    async def send(
+        self, body: str, *, client_id: str | None = None, timeout: float | None = None
+    ) -> int:
+        """Send and return the message id. On timeout or disconnect the message stays pending
+        and is resent after the next rejoin; the exception still tells the caller."""
+        client_id = client_id or uuid.uuid4().hex
+        self.pending[client_id] = body
+        response = await self._push(client_id, body, timeout)
+        return int(response["id"])
+
+    async def _push(self, client_id: str, body: str, timeout: float | None) -> dict[str, Any]:
+        while True:
+            try:
+                response = await self.channel.push(
+                    "new_msg", {"body": body, "client_id": client_id}, timeout
+                )
+                break
+            except PushError as exc:
+                retry_after = exc.response.get("retry_after")
+                if isinstance(retry_after, (int, float)) and retry_after >= 0:
+                    # Refused for now (a rate limit), not for good: wait, then the same again.
+                    await asyncio.sleep(min(float(retry_after), MAX_RETRY_AFTER) + 0.01)
+                    continue
+                self.pending.pop(client_id, None)  # refused for good: resending cannot help
+                raise
+        self.pending.pop(client_id, None)
+        return response
+
+    async def _resend(self) -> None:
+        for client_id, body in list(self.pending.items()):
+            try:
+                await self._push(client_id, body, None)
+            except PushError as exc:
+                log.warning("pending message %s refused: %s", client_id, exc.reason)
+            except Exception as exc:
+                log.info("resend of %s deferred: %s", client_id, exc)
+                return
+
+    async def set_status(self, status: str, activity: str | None = None) -> None:
+        """Change this connection's presence; ``activity`` says what a busy person runs."""
+        self.status, self.activity = status, activity  # rejoins carry it even if this fails
+        payload: dict[str, Any] = {"status": status}
+        if activity:
+            payload["activity"] = activity
+        await self.channel.push("new_status", payload)
+
+    async def older(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Load messages before the oldest one held (scroll-back); returns them ascending."""
+        payload: dict[str, Any] = {"limit": limit}
+        if self.messages:
+            payload["before_id"] = min(self.messages)
+        response = await self.channel.push("history", payload)
+        self.has_more = bool(response.get("has_more"))
+        added = [m for m in response.get("messages", []) if m.get("id") not in self.messages]
+        for message in added:
+            self.messages[message["id"]] = message
+        return added
+
+    async def leave(self) -> None:
+        await self.channel.leave()
