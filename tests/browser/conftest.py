@@ -98,14 +98,6 @@ def new_context(browser, request: pytest.FixtureRequest) -> Iterator[Callable[..
 
 
 @pytest.fixture
-def chat_server() -> Iterator[ServerThread]:
-    """A Talkex server on its own thread and a free port, token ``TOKEN``."""
-    thread = ServerThread(ServerConfig(port=0, token=TOKEN)).start()
-    yield thread
-    thread.stop()
-
-
-@pytest.fixture
 def make_server() -> Iterator[Callable[..., ServerThread]]:
     """``make_server(**config)`` -> a started server (token ``TOKEN``, free port, memory history
     unless given); every one is stopped after the test. For limits or stores ``chat_server``
@@ -120,6 +112,12 @@ def make_server() -> Iterator[Callable[..., ServerThread]]:
     yield _make
     for thread in threads:
         thread.stop()
+
+
+@pytest.fixture
+def chat_server(make_server: Callable[..., ServerThread]) -> ServerThread:
+    """A Talkex server on its own thread and a free port, token ``TOKEN``."""
+    return make_server()
 
 
 @pytest.fixture
