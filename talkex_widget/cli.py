@@ -17,6 +17,7 @@ from talkex_widget.core.version import __version__
 if TYPE_CHECKING:
     from talkex_widget.core.limits import Limits
     from talkex_widget.server.app import TalkexServer
+    from talkex_widget.server.config import ServerConfig
 
 __all__ = ["build_parser", "main"]
 
@@ -34,16 +35,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a standalone chat server",
         description="Run a Talkex server: web pages at /, the Phoenix socket at /socket/websocket.",
     )
+    d = _server_defaults()
     serve.add_argument(
         "--host",
-        default=os.environ.get("TALKEX_HOST", "127.0.0.1"),
-        help="interface to bind (default: 127.0.0.1; env TALKEX_HOST)",
+        default=os.environ.get("TALKEX_HOST", d.host),
+        help=f"interface to bind (default: {d.host}; env TALKEX_HOST)",
     )
     serve.add_argument(
         "--port",
         type=_port,
-        default=int(os.environ.get("TALKEX_PORT", "4000")),
-        help="TCP port, 0 for any free port (default: 4000; env TALKEX_PORT)",
+        default=os.environ.get("TALKEX_PORT", d.port),
+        help=f"TCP port, 0 for any free port (default: {d.port}; env TALKEX_PORT)",
     )
     serve.add_argument(
         "--token",
@@ -54,10 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_option(serve)
     serve.add_argument(
         "--pubsub",
-        default=os.environ.get("TALKEX_PUBSUB", "memory://"),
+        default=os.environ.get("TALKEX_PUBSUB", d.pubsub),
         metavar="URL",
-        help="pubsub shared by several server processes: memory:// (one process, default) "
-        "or redis://HOST:PORT/DB (env TALKEX_PUBSUB)",
+        help=f"pubsub shared by several server processes: memory:// (one process) "
+        f"or redis://HOST:PORT/DB (default: {d.pubsub}; env TALKEX_PUBSUB)",
     )
     serve.add_argument(
         "--node-name",
@@ -69,9 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--node-timeout",
         type=float,
-        default=30.0,
+        default=d.node_timeout,
         metavar="SECONDS",
-        help="a server silent this long is considered down and its users leave (default: 30)",
+        help=f"a server silent this long is considered down and its users leave "
+        f"(default: {d.node_timeout:g})",
     )
     serve.add_argument(
         "--allow-origin",
@@ -84,9 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--idle-timeout",
         type=float,
-        default=60.0,
+        default=d.idle_timeout,
         metavar="SECONDS",
-        help="close sockets silent for this long (default: 60)",
+        help=f"close sockets silent for this long (default: {d.idle_timeout:g})",
     )
     serve.add_argument(
         "--secret",
@@ -94,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="sign identity tokens with this secret: sockets then need a token from "
         "'talkex token NICKNAME' and take the nickname from it (env TALKEX_SECRET)",
     )
-    _add_limit_options(serve)
+    _add_limit_options(serve, d)
     serve.add_argument(
         "--log-level",
         default="info",
@@ -136,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _server_defaults() -> ServerConfig:
+    """The defaults of every ``serve`` option, from the one place that holds them."""
+    from talkex_widget.server.config import ServerConfig
+
+    return ServerConfig(token=None)
+
+
 def default_db_url() -> str:
     from platformdirs import user_data_dir
 
@@ -157,10 +167,8 @@ def _add_db_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_limit_options(parser: argparse.ArgumentParser) -> None:
-    from talkex_widget.core.limits import Limits
-
-    d = Limits()
+def _add_limit_options(parser: argparse.ArgumentParser, defaults: ServerConfig) -> None:
+    d, rules = defaults.limits, defaults.rules
     group = parser.add_argument_group("limits (0 = unlimited where noted)")
     group.add_argument(
         "--max-frame-bytes",
@@ -212,7 +220,11 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
         help=f"close connections that send no request (default: {d.handshake_timeout:g})",
     )
     group.add_argument(
-        "--max-body", type=int, default=4000, help="longest message in characters (default: 4000)"
+        "--max-body",
+        type=int,
+        default=rules.max_body,
+        help=f"longest message in characters, told to clients when they join "
+        f"(default: {rules.max_body})",
     )
 
 
@@ -289,7 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from talkex_widget.core.rooms import RoomRules
-    from talkex_widget.server.app import ServerConfig, TalkexServer
+    from talkex_widget.server.app import TalkexServer
+    from talkex_widget.server.config import ServerConfig
 
     config = ServerConfig(
         db=args.db or default_db_url(),

@@ -13,7 +13,10 @@ import sys
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
+from talkex_widget.cli import _limits, build_parser
 from talkex_widget.client import RoomClient, Socket
+from talkex_widget.core.limits import Limits
+from talkex_widget.server.config import ServerConfig
 
 
 def talkex(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -30,6 +33,17 @@ def test_help_documents_every_serve_option() -> None:
     out = talkex("serve", "--help").stdout
     for option in ("--host", "--port", "--token", "--allow-origin", "--idle-timeout"):
         assert option in out
+
+
+def test_serve_defaults_are_the_config_classes_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TALKEX_HOST", "TALKEX_PORT", "TALKEX_PUBSUB"):
+        monkeypatch.delenv(name, raising=False)
+    args = build_parser().parse_args(["serve"])
+    config = ServerConfig(token=None)
+    assert (args.host, args.port, args.pubsub) == (config.host, config.port, config.pubsub)
+    assert (args.idle_timeout, args.node_timeout) == (config.idle_timeout, config.node_timeout)
+    assert args.max_body == config.rules.max_body
+    assert _limits(args) == Limits() == config.limits
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from talkex_widget.backends.history.memory import MemoryHistory
 from talkex_widget.backends.pubsub.memory import MemoryPubSub
 from talkex_widget.client import RoomClient, Socket
 from talkex_widget.server.app import ServerConfig, TalkexServer
-from talkex_widget.server.service import PRESENCE_CHANNEL
+from talkex_widget.server.cluster import PRESENCE_CHANNEL
 
 from .conftest import TOKEN
 from .helpers import eventually
@@ -87,9 +87,9 @@ async def test_a_dead_node_leaves_and_its_restart_brings_no_ghosts(cluster) -> N
     bob = await join(b, "bob")
     await eventually(lambda: set(alice.presence.statuses()) == {"alice", "bob"})
     # B dies without a word: no untrack, no heartbeats, deaf to the bus.
-    b.service._heartbeat.cancel()  # type: ignore[union-attr]
-    await bus.unsubscribe(PRESENCE_CHANNEL, b.service._on_presence)
-    b.service.pubsub = MemoryPubSub()
+    await b.service.cluster.close()
+    await bus.unsubscribe(PRESENCE_CHANNEL, b.service.cluster.receive)
+    b.service.cluster.pubsub = MemoryPubSub()
     leaves: list[str] = []
     alice.channel.on("presence_diff", lambda d: leaves.extend(d["leaves"]))
     await eventually(lambda: "bob" not in alice.presence.statuses(), timeout=3)

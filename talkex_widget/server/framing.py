@@ -1,14 +1,14 @@
-"""WebSocket framing: one broadcast reaching many sockets, framed once.
+"""WebSocket framing for the Tornado shell: one broadcast reaching many sockets, framed once.
 
-Encoding a frame once is not enough: handing the text to each socket's ``write_message``
-re-encodes it to UTF-8, re-frames it and creates a task per socket. :class:`Broadcast` is the
-frame text carrying its WebSocket frame, built once; the socket handler writes those same
-bytes to every socket (see ``SocketHandler.send``).
+Handing a broadcast's text to each socket's ``write_message`` re-encodes it to UTF-8, re-frames
+it and creates a task per socket. The service instead hands the *same* ``str`` object to every
+member of a room, so a :class:`FrameCache` shared by an app's sockets, which remembers the text
+object it framed last, frames a broadcast once and gives every socket the same bytes.
 """
 
 from __future__ import annotations
 
-__all__ = ["Broadcast", "text_frame"]
+__all__ = ["FrameCache", "text_frame"]
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -21,16 +21,24 @@ def text_frame(payload: bytes) -> bytes:
     return b"\x81\x7f" + size.to_bytes(8, "big") + payload
 
 
-class Broadcast(str):
-    """Frame text shared by many sockets, with its WebSocket frame built once.
+class FrameCache:
+    """The frame of the last text object framed, recognised by identity.
 
-    A ``str`` so that any :class:`~.service.Peer` takes it as the text it is; a socket that
-    can write raw bytes uses :attr:`frame` instead of encoding and framing the text again.
+    Identity, not equality: comparing a long text costs what framing it again would, while the
+    same object arriving again means "the same broadcast". The cache holds a reference to
+    the text, so its ``id`` cannot be reused by another string while it is cached. The pair is
+    replaced in one assignment, so a cache shared across threads never pairs a text with
+    another text's frame.
     """
 
-    frame: bytes
+    def __init__(self) -> None:
+        self._last: tuple[str, bytes] = ("", text_frame(b""))
 
-    def __new__(cls, text: str) -> Broadcast:
-        self = super().__new__(cls, text)
-        self.frame = text_frame(text.encode())
-        return self
+    def frame(self, text: str) -> bytes:
+        """``text``'s WebSocket frame, built only if ``text`` is not the object framed last."""
+        last = self._last
+        if last[0] is text:
+            return last[1]
+        frame = text_frame(text.encode())
+        self._last = (text, frame)
+        return frame

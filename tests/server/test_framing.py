@@ -1,16 +1,11 @@
-"""Frames built once and written straight to sockets (talkex_widget.fanout, SocketHandler)."""
+"""WebSocket text frames, built once per broadcast (talkex_widget.server.framing)."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
-
 import pytest
-from tornado.iostream import IOStream
 from tornado.websocket import WebSocketProtocol13
 
-from talkex_widget.server.app import SocketHandler
-from talkex_widget.server.framing import Broadcast, text_frame
+from talkex_widget.server.framing import FrameCache, text_frame
 
 
 class _Capture:
@@ -38,45 +33,20 @@ def test_text_frame_is_the_frame_tornado_would_write(size: int) -> None:
     assert text_frame(payload) == tornado_frame(payload)
 
 
-def test_a_broadcast_is_its_text_and_carries_its_utf8_frame() -> None:
+def test_a_broadcast_is_framed_once_as_utf8() -> None:
     text = '[null,null,"room:caf\u00e9","new_msg",{"body":"\u2603 snow"}]'
-    broadcast = Broadcast(text)
-    assert broadcast == text and isinstance(broadcast, str)
-    assert broadcast.frame == text_frame(text.encode())
+    cache = FrameCache()
+    frame = cache.frame(text)
+    assert frame == text_frame(text.encode())
+    assert cache.frame(text) is frame  # the same text object again: the same bytes, not rebuilt
 
 
-async def test_a_frame_queued_behind_a_partial_write_keeps_its_place() -> None:
-    """The first frame overflows the kernel buffer; the next must not overtake its rest."""
-    ours, theirs = socket.socketpair()
-    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-    theirs.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stream = IOStream(ours)
-    big = text_frame(b"a" * 500_000)
-    small = text_frame(b"b" * 10)
-    SocketHandler.write_frame(stream, big, len(stream._write_buffer))
-    backlog = len(stream._write_buffer)
-    assert backlog > 0  # the kernel took only part of it; Tornado holds the rest
-    SocketHandler.write_frame(stream, small, backlog)
-    theirs.setblocking(False)
-    received = bytearray()
-    while len(received) < len(big) + len(small):
-        try:
-            received += theirs.recv(65536)
-        except BlockingIOError:
-            await asyncio.sleep(0.001)
-        await asyncio.sleep(0)
-    assert bytes(received) == big + small
-    assert not stream._write_buffer
-    stream.close()
-    theirs.close()
-
-
-async def test_an_empty_buffer_means_a_direct_write_with_nothing_queued() -> None:
-    ours, theirs = socket.socketpair()
-    stream = IOStream(ours)
-    frame = text_frame(b"hello")
-    SocketHandler.write_frame(stream, frame, 0)
-    assert not stream._write_buffer
-    assert theirs.recv(100) == frame
-    stream.close()
-    theirs.close()
+def test_another_text_object_is_framed_again_even_when_equal() -> None:
+    cache = FrameCache()
+    first = "".join(["[null,null,", '"phoenix","x",{}]'])
+    equal = "".join(["[null,null,", '"phoenix","x",{}]'])
+    assert first == equal and first is not equal
+    frame = cache.frame(first)
+    assert cache.frame(equal) == frame and cache.frame(equal) is not frame
+    other = cache.frame("[]")
+    assert other == text_frame(b"[]") and cache.frame(first) == frame

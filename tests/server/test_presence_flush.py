@@ -1,4 +1,5 @@
-"""Presence diffs merged over a window (DiffBatch) and the service's batched flushes."""
+"""Presence batching: diffs merged over a window (DiffBatch), the flushes that send them
+(PresenceFlush, driven here by a fake clock), and the service's batches end to end."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ from talkex_widget.core import presence_batch
 from talkex_widget.core.presence import PresenceTable, State, sync_diff, sync_state
 from talkex_widget.core.presence_batch import BATCH_MAX, DiffBatch, batch_window
 from talkex_widget.server.app import TalkexServer
+from talkex_widget.server.members import Member, Room
+from talkex_widget.server.presence_flush import PresenceFlush
 from tests.conftest import Connect, JoinRoom, Raw
 from tests.helpers import eventually
+
+from .fakes import FakeClock, FakePeer
 
 
 def normal(state: State) -> dict[str, list[tuple[tuple[str, Any], ...]]]:
@@ -135,6 +140,129 @@ def test_a_merged_window_ends_where_its_diffs_one_by_one_end(seed: int) -> None:
         joined = {m["phx_ref"] for m in presence["metas"]}
         left = {m["phx_ref"] for p in merged["leaves"].values() for m in p["metas"]}
         assert not joined & left
+
+
+# -- PresenceFlush with a fake clock ---------------------------------------------------------
+
+
+class Lobby:
+    """One room of local members, its presence table, and a PresenceFlush on a fake clock."""
+
+    topic = "room:lobby"
+
+    def __init__(self) -> None:
+        self.clock = FakeClock()
+        self.table = PresenceTable()
+        self.room = Room("lobby")
+        self.rooms = {"lobby": self.room}
+        self.flush = PresenceFlush(self.rooms, lambda _topic: self.table.state(), self.clock)
+
+    def member(self, nickname: str, *, joined: bool = True) -> Member:
+        """A local member; ``joined`` ones already had their ``presence_state``."""
+        peer = FakePeer(nickname)
+        member = Member(peer, "lobby", join_ref="1", buffer=None if joined else [])
+        self.room.members[(peer.id, self.topic)] = member
+        return member
+
+    def track(self, member: Member) -> None:
+        member.phx_ref, diff = self.table.track(member.peer.nickname, {"status": "online"})
+        self.flush.add_diff(self.topic, diff)
+
+    def join(self, nickname: str) -> Member:
+        """A member joining now, as the service does it: tracked, and waiting for its state."""
+        member = self.member(nickname, joined=False)
+        self.flush.add_joiner(member)
+        self.track(member)
+        return member
+
+
+def peer(member: Member) -> FakePeer:
+    assert isinstance(member.peer, FakePeer)
+    return member.peer
+
+
+def diffs(member: Member) -> list[dict[str, Any]]:
+    return [frame[4] for frame in peer(member).take() if frame[3] == "presence_diff"]
+
+
+def test_the_first_change_goes_out_at_once_and_the_next_ones_wait_for_the_window() -> None:
+    lobby = Lobby()
+    watcher = lobby.member("watcher")
+    lobby.track(lobby.member("ann"))
+    assert lobby.clock.pending == [0.0]  # flushed as soon as the loop gets to it
+    lobby.clock.advance()
+    assert [set(d["joins"]) for d in diffs(watcher)] == [{"ann"}]
+    window = batch_window(len(lobby.room.members))
+    assert lobby.clock.pending == [window]
+    lobby.track(lobby.member("bob"))
+    lobby.track(lobby.member("cy"))
+    lobby.clock.advance(window / 2)
+    assert diffs(watcher) == []  # gathered, not sent
+    lobby.clock.advance(window / 2)
+    assert [set(d["joins"]) for d in diffs(watcher)] == [{"bob", "cy"}]  # one merged diff
+
+
+def test_a_quiet_window_ends_the_batch_so_the_next_change_is_sent_at_once() -> None:
+    lobby = Lobby()
+    watcher = lobby.member("watcher")
+    lobby.track(lobby.member("ann"))
+    lobby.clock.advance()
+    lobby.clock.advance(1.0)  # the window's flush finds nothing
+    assert lobby.flush.batches == {} and lobby.clock.pending == []
+    diffs(watcher)
+    lobby.track(lobby.member("bob"))
+    lobby.clock.advance()
+    assert [set(d["joins"]) for d in diffs(watcher)] == [{"bob"}]
+
+
+def test_every_member_gets_the_same_diff_text_object() -> None:
+    lobby = Lobby()
+    members = [lobby.member(f"m{i}") for i in range(3)]
+    lobby.track(lobby.member("ann"))
+    lobby.clock.advance()
+    sent = [peer(m).sent for m in members]
+    assert all(len(texts) == 1 for texts in sent)
+    assert sent[0][0] is sent[1][0] is sent[2][0]  # framed once by the socket side
+
+
+def test_joiners_get_the_state_before_the_window_then_what_was_broadcast_then_the_diff() -> None:
+    lobby = Lobby()
+    lobby.track(lobby.member("old"))
+    lobby.clock.advance()
+    window = batch_window(len(lobby.room.members))
+    first, second = lobby.join("ann"), lobby.join("bob")
+    first.deliver('[null,null,"room:lobby","new_msg",{"body":"hi"}]')
+    assert peer(first).sent == [] and peer(second).sent == []  # nothing before the state
+    lobby.clock.advance(window)
+    got = {member.peer.nickname: peer(member).take() for member in (first, second)}
+    assert [f[3] for f in got["ann"]] == ["presence_state", "new_msg", "presence_diff"]
+    assert [f[3] for f in got["bob"]] == ["presence_state", "presence_diff"]
+    for frames in got.values():
+        state, diff = frames[0][4], frames[-1][4]
+        assert frames[0][:3] == ["1", None, "room:lobby"]
+        assert set(state) == {"old"}  # the state before the merged diff
+        assert set(diff["joins"]) == {"ann", "bob"}
+        assert normal(sync_diff(sync_state({}, state), diff)) == normal(lobby.table.state())
+    assert first.buffer is None and second.buffer is None
+
+
+def test_a_joiner_that_left_before_the_flush_is_sent_nothing() -> None:
+    lobby = Lobby()
+    watcher = lobby.member("watcher")
+    gone = lobby.join("gone")
+    del lobby.room.members[(gone.peer.id, lobby.topic)]
+    lobby.flush.add_diff(lobby.topic, lobby.table.untrack("gone", gone.phx_ref or ""))
+    lobby.clock.advance()
+    assert peer(gone).sent == []
+    assert diffs(watcher) == []  # joined and left within the window: nothing to tell
+
+
+def test_a_room_without_local_members_gathers_nothing() -> None:
+    lobby = Lobby()
+    lobby.rooms.clear()
+    _ref, diff = lobby.table.track("remote", {"status": "online"})
+    lobby.flush.add_diff(lobby.topic, diff)
+    assert lobby.flush.batches == {} and lobby.clock.pending == []
 
 
 # -- the service's batches, end to end ------------------------------------------------------

@@ -1,0 +1,57 @@
+"""What a server is told at start: :class:`ServerConfig`, the one home of the server defaults.
+
+Kept free of Tornado so that the CLI can read every default from here (and from
+:class:`~talkex_widget.core.limits.Limits` and :class:`~talkex_widget.core.rooms.RoomRules`)
+without importing the web stack to print ``--help``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from talkex_widget.core.channels import DEFAULT_MAX_CHANNELS
+from talkex_widget.core.limits import Limits
+from talkex_widget.core.rooms import RoomRules
+from talkex_widget.server.cluster import NODE_TIMEOUT
+
+__all__ = ["ServerConfig", "is_loopback"]
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 4000
+    token: str | None = field(default_factory=lambda: secrets.token_hex(24))
+    """``None`` or empty turns authentication off (loopback hosts only)."""
+    db: str = "memory://"
+    pubsub: str = "memory://"
+    allow_origins: tuple[str, ...] = ()
+    idle_timeout: float = 60.0
+    """Sockets silent (no frame, no pong) for this many seconds are closed."""
+    rules: RoomRules = field(default_factory=RoomRules)
+    max_channels: int = DEFAULT_MAX_CHANNELS
+    limits: Limits = field(default_factory=Limits)
+    secret: str | None = None
+    """With a secret, sockets need signed tokens that bind the nickname (``talkex token``)."""
+    node_name: str | None = None
+    """This process's name among the servers sharing a pubsub (default: hostname:port)."""
+    node_timeout: float = NODE_TIMEOUT
+
+    def check(self) -> None:
+        """Refuse configurations that would expose an unauthenticated chat to the network."""
+        if not self.token and not self.secret and not is_loopback(self.host):
+            raise ValueError(
+                f"refusing to serve {self.host} without a token: anyone on the network could "
+                "read and post. Give --token, or bind to 127.0.0.1."
+            )
+
+    def url(self, port: int | None = None) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        base = f"http://{host}:{port or self.port}/"
+        return base + ("?" + urlencode({"token": self.token}) if self.token else "")
+
+
+def is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")

@@ -1,0 +1,68 @@
+"""Who is in which room on this node: the :class:`Peer` seen by the service, its
+:class:`Member` entry per room, and the :class:`Room` that delivers text to them.
+
+Transport-free: a peer takes plain frame text. A room hands the *same* ``str`` object to every
+member, so a transport that frames text (the Tornado socket) can frame one broadcast once by
+recognising the object it framed last (see :class:`~.framing.FrameCache`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from talkex_widget.core.rooms import topic_for
+
+__all__ = ["Member", "Peer", "Room"]
+
+
+class Peer(Protocol):
+    """One connected client as the service sees it."""
+
+    id: str
+    nickname: str
+
+    def send(self, text: str) -> None:
+        """Queue one frame; must not raise when the transport is already gone."""
+
+    def close_peer(self, code: int, reason: str) -> None:
+        """Close the transport (flood, policy); the session is closed after it."""
+
+
+@dataclass(eq=False)
+class Member:
+    """One socket's channel in one room."""
+
+    peer: Peer
+    room: str
+    join_ref: str | None
+    phx_ref: str | None = None
+    status: str = "online"
+    activity: str | None = None
+    buffer: list[str] | None = field(default_factory=list)
+    """Broadcasts that arrive before this member has its ``presence_state``; ``None`` after."""
+
+    @property
+    def topic(self) -> str:
+        return topic_for(self.room)
+
+    def deliver(self, text: str) -> None:
+        """Send now, or hold until the member's ``presence_state`` has gone out."""
+        if self.buffer is not None:
+            self.buffer.append(text)
+        else:
+            self.peer.send(text)
+
+
+class Room:
+    """The local members of one room; presence lives in the node-wide tracker."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.topic = topic_for(name)
+        self.members: dict[tuple[str, str], Member] = {}
+
+    def deliver(self, text: str) -> None:
+        """The same text object to every member: a framing transport frames it once."""
+        for member in tuple(self.members.values()):
+            member.deliver(text)

@@ -1,0 +1,225 @@
+"""``/socket/websocket``: the Phoenix V2 endpoint, the one place that knows Tornado's insides.
+
+:class:`SocketHandler` is the service's :class:`~.members.Peer` for a WebSocket. To write one
+broadcast to thousands of sockets cheaply it writes pre-built frames (:mod:`.framing`) straight
+to the socket, which needs Tornado internals with no public equivalent:
+``IOStream._write_buffer`` (the unsent backlog), ``WebSocketProtocol13._compressor``
+(permessage-deflate in use) and ``._frame_compressed`` / ``._handle_message`` (to answer a
+non-UTF-8 text frame with close code 1007). They are tested with the Tornado versions that
+``pyproject.toml`` pins; a Tornado whose internals moved falls back to ``write_message``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from typing import Any
+
+import orjson
+import tornado.web
+import tornado.websocket
+from tornado.iostream import IOStream
+
+from talkex_widget.core.auth import Auth
+from talkex_widget.core.limits import CloseCode, Limits
+from talkex_widget.core.rooms import RoomError
+from talkex_widget.server.framing import FrameCache
+from talkex_widget.server.handlers import identify
+from talkex_widget.server.service import ChatService
+from talkex_widget.server.session import Session
+
+__all__ = ["Gate", "SocketHandler"]
+
+log = logging.getLogger("talkex.server")
+
+
+class Gate:
+    """Connection counts per nickname and per address, shared by all socket handlers."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.by_nickname: dict[str, int] = {}
+        self.by_ip: dict[str, int] = {}
+
+    def refusal(self, nickname: str, ip: str) -> str | None:
+        per_nick = self.limits.max_connections_per_nickname
+        per_ip = self.limits.max_connections_per_ip
+        if per_nick and self.by_nickname.get(nickname, 0) >= per_nick:
+            return f"too many connections for {nickname!r} (limit {per_nick})"
+        if per_ip and self.by_ip.get(ip, 0) >= per_ip:
+            return f"too many connections from this address (limit {per_ip})"
+        return None
+
+    def enter(self, nickname: str, ip: str) -> None:
+        self.by_nickname[nickname] = self.by_nickname.get(nickname, 0) + 1
+        self.by_ip[ip] = self.by_ip.get(ip, 0) + 1
+
+    def leave(self, nickname: str, ip: str) -> None:
+        for counts, key in ((self.by_nickname, nickname), (self.by_ip, ip)):
+            counts[key] -= 1
+            if not counts[key]:
+                del counts[key]
+
+
+class _Protocol(tornado.websocket.WebSocketProtocol13):
+    """Tornado drops a connection whose text frame is not UTF-8 without a word; RFC 6455
+    has a close code for exactly that (1007), which tells the client what it did wrong."""
+
+    def _handle_message(self, opcode: int, data: bytes) -> asyncio.Future[None] | None:
+        if opcode == 0x1 and not self._frame_compressed:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                self.close(CloseCode.INVALID_DATA, "text frame is not valid UTF-8")
+                return None
+        return super()._handle_message(opcode, data)
+
+
+class SocketHandler(tornado.websocket.WebSocketHandler):
+    """``/socket/websocket``: the Phoenix V2 endpoint. Implements the service's ``Peer``."""
+
+    def initialize(self, service: ChatService, auth: Auth, gate: Gate, frames: FrameCache) -> None:
+        self.service = service
+        self.auth = auth
+        self.gate = gate
+        self.frames = frames
+        self.entered = False
+        self.session: Session | None = None
+        self.id = secrets.token_hex(8)
+        self.nickname = ""
+        self.last_seen = time.monotonic()
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        vsn = self.get_query_argument("vsn", "")
+        if not vsn.startswith("2."):
+            self._refuse(f"unsupported protocol version {vsn or '(none)'}: this server speaks 2.x")
+            return
+        identity = identify(self, self.auth)
+        if identity is None:
+            self._refuse("missing, wrong or expired token")
+            return
+        if self.auth.secret is not None and identity.nickname is None:
+            self._refuse("this server needs a signed token that names you (talkex token NICKNAME)")
+            return
+        try:
+            self.nickname = self.service.rules.nickname(identity.nickname or self._raw_nickname())
+        except RoomError as exc:
+            self._refuse(exc.reason)
+            return
+        refusal = self.gate.refusal(self.nickname, self.request.remote_ip or "")
+        if refusal is not None:
+            self.set_status(429)
+            self.finish(orjson.dumps({"error": refusal}))
+            return
+        await super().get(*args, **kwargs)
+
+    def _raw_nickname(self) -> str | None:
+        """The nickname exactly as sent: Tornado's argument helpers quietly turn control
+        characters into spaces, which would let a hostile name through in disguise."""
+        values = self.request.query_arguments.get("nickname")
+        if not values:
+            return None
+        try:
+            return values[-1].decode("utf-8")
+        except UnicodeDecodeError:
+            raise RoomError("nickname is not valid UTF-8") from None
+
+    def _refuse(self, reason: str) -> None:
+        log.info("refused socket from %s: %s", self.request.remote_ip, reason)
+        self.set_status(403)
+        self.set_header("Content-Type", "application/json")
+        self.finish(orjson.dumps({"error": reason}))
+
+    def get_websocket_protocol(self) -> tornado.websocket.WebSocketProtocol | None:
+        protocol = super().get_websocket_protocol()
+        if isinstance(protocol, tornado.websocket.WebSocketProtocol13):
+            return _Protocol(self, False, protocol.params)
+        return protocol
+
+    def check_origin(self, origin: str) -> bool:
+        return self.auth.origin_allowed(origin, self.request.host)
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        self.gate.enter(self.nickname, self.request.remote_ip or "")
+        self.entered = True
+        self.session = self.service.open_session(self)
+        self.set_nodelay(True)
+
+    async def on_message(self, message: str | bytes) -> None:
+        self.last_seen = time.monotonic()
+        assert self.session is not None
+        if isinstance(message, bytes):
+            self.send(
+                '[null,null,"phoenix","phx_error",{"reason":"binary frames are not '
+                'supported: send JSON text frames"}]'
+            )
+            return
+        await self.session.receive(message)
+
+    def on_pong(self, data: bytes) -> None:
+        self.last_seen = time.monotonic()
+
+    def on_close(self) -> None:
+        if self.entered:
+            self.entered = False
+            self.gate.leave(self.nickname, self.request.remote_ip or "")
+        # At shutdown the server has closed the session already, and its loop may be ending:
+        # spawning a no-op close then would leave a task that never runs.
+        if self.session is not None and not self.session.closed:
+            self.service.spawn(self.session.close())
+
+    def send(self, text: str) -> None:
+        conn = self.ws_connection
+        if conn is None or conn.is_closing():
+            return
+        stream = getattr(conn, "stream", None)
+        pending = getattr(stream, "_write_buffer", None)  # Tornado keeps no public count
+        backlog = len(pending) if pending is not None else 0
+        if backlog > self.service.limits.max_send_buffer_bytes:
+            # A client that stopped reading: drop it rather than buffer without bound.
+            log.warning("dropping %s (%s): %d bytes unread", self.id, self.nickname, backlog)
+            self.close(CloseCode.POLICY, "not reading: too far behind")
+            if stream is not None:
+                stream.close()
+            return
+        # TLS, permessage-deflate, or a Tornado whose internals moved: Tornado's own path.
+        if (
+            pending is None
+            or type(stream) is not IOStream
+            or not isinstance(conn, tornado.websocket.WebSocketProtocol13)
+            or conn._compressor is not None
+        ):
+            self.write_message(text).add_done_callback(_retrieve)
+            return
+        self.write_frame(stream, self.frames.frame(text), backlog)
+
+    @staticmethod
+    def write_frame(stream: IOStream, frame: bytes, backlog: int) -> None:
+        """Write a whole WebSocket frame: straight to the socket when nothing is queued.
+
+        With an empty buffer everything written before (by us or by Tornado: pings, close)
+        is already with the kernel, so a direct ``send`` keeps the order, and costs no
+        future, task or copy. Whatever the kernel does not take, and every frame while
+        something is queued, goes behind the queue through Tornado's buffered write, where
+        the slow-consumer check in :meth:`send` sees it.
+        """
+        rest: bytes | memoryview = frame
+        if not backlog:
+            try:
+                sent = stream.socket.send(frame)
+            except OSError:  # EAGAIN, or a dead peer that the buffered write will close
+                sent = 0
+            if sent == len(frame):
+                return
+            rest = memoryview(frame)[sent:]
+        stream.write(rest)  # not closed: send() checked; Tornado retrieves the future's error
+
+    def close_peer(self, code: int, reason: str) -> None:
+        self.close(code, reason)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # a peer that went away mid-write is not an error worth logging

@@ -1,0 +1,68 @@
+"""Stand-ins for what surrounds the transport-free service: a peer and a fake clock."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+
+class FakePeer:
+    """A :class:`~talkex_widget.server.members.Peer` that keeps what it is sent."""
+
+    def __init__(self, nickname: str) -> None:
+        self.id = secrets.token_hex(4)
+        self.nickname = nickname
+        self.sent: list[str] = []
+        self.closed: tuple[int, str] | None = None
+
+    def send(self, text: str) -> None:
+        self.sent.append(text)
+
+    def close_peer(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+    def frames(self) -> list[list[Any]]:
+        return [orjson.loads(text) for text in self.sent]
+
+    def events(self) -> list[str]:
+        return [frame[3] for frame in self.frames()]
+
+    def take(self) -> list[list[Any]]:
+        """The frames received since the last ``take``."""
+        frames = self.frames()
+        self.sent.clear()
+        return frames
+
+
+class FakeClock:
+    """A :class:`~talkex_widget.server.presence_flush.Scheduler` whose time moves on request."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._queue: list[tuple[float, int, Callable[[], object]]] = []
+        self._order = itertools.count()
+
+    def call_soon(self, callback: Callable[[], object]) -> None:
+        self.call_later(0.0, callback)
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> None:
+        heapq.heappush(self._queue, (self.now + delay, next(self._order), callback))
+
+    @property
+    def pending(self) -> list[float]:
+        """When the scheduled callbacks are due."""
+        return sorted(when for when, _, _ in self._queue)
+
+    def advance(self, seconds: float = 0.0) -> None:
+        """Move time on, running every callback due by then, in order."""
+        target = self.now + seconds
+        while self._queue and self._queue[0][0] <= target:
+            when, _, callback = heapq.heappop(self._queue)
+            self.now = when
+            callback()
+        self.now = target
