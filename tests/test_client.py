@@ -84,3 +84,10 @@ async def test_scroll_back_loads_older_pages(join_room: JoinRoom, connect: Conne
     await reader.older(limit=8)
     assert not reader.has_more
     assert len(reader.messages) == 60
+
+
+async def test_server_limits_come_from_the_join_reply(connect: Connect) -> None:
+    client = RoomClient(await connect("alice"), "lobby")
+    assert dict(client.server_limits) == {}  # nothing known before the server said so
+    await client.join()
+    assert "max_body" in client.server_limits
