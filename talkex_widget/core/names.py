@@ -8,9 +8,9 @@ kinds of names are refused (issue 12, finding 10):
   only a Hangul filler or a blank Braille pattern, shows as ``Ada`` or as nothing at all.
   :func:`check_visible` refuses them with a reason naming the character.
 * **Look-alikes of someone present.** Two names that render alike (``Adа`` with a Cyrillic
-  ``а``, ``ADA``, ``Ada`` in fullwidth letters) share a :func:`skeleton`, as Unicode TS #39
-  defines it for confusable detection; :func:`confusable_with` finds the present name a new
-  one would be mistaken for, and :func:`check_not_confusable` refuses it.
+  ``а``, ``ADA``, ``Ada`` in fullwidth letters) share a skeleton (:func:`skeletons`), as Unicode
+  TS #39 defines it for confusable detection; :func:`confusable_with` finds the present name
+  a new one would be mistaken for, and :func:`check_not_confusable` refuses it.
 
 The confusables map is Unicode's ``confusables.txt`` as the ``confusable_homoglyphs`` package
 ships it, not a table of our own: keeping such a table current is a job of its own.
@@ -23,14 +23,15 @@ from __future__ import annotations
 import functools
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 __all__ = [
     "NameRefused",
     "check_not_confusable",
     "check_visible",
+    "confusable",
     "confusable_with",
-    "skeleton",
+    "skeletons",
 ]
 
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
@@ -60,7 +61,7 @@ pattern, the usual way to post as "nobody"."""
 
 _ROUNDS = 8
 """More than any chain needs: the map may yield a capital or a compatibility character that
-NFKC and case folding change again, which may expose another mapping; :func:`skeleton`
+NFKC and case folding change again, which may expose another mapping; :func:`skeletons`
 repeats all three until nothing changes. A test checks every mapped character settles."""
 
 
@@ -88,7 +89,8 @@ def check_visible(name: str) -> str:
     for char in name:
         if _is_invisible(char):
             raise NameRefused(
-                f"nickname may not contain invisible or filler characters ({_describe(char)})"
+                "nickname may not contain control, invisible or filler characters "
+                f"({_describe(char)})"
             )
         if unicodedata.category(char).startswith("M") and previous == " ":
             raise NameRefused(
@@ -100,40 +102,45 @@ def check_visible(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)  # a room compares each joiner with everyone present
-def skeleton(name: str) -> str:
-    """The form two names share when they look alike, per Unicode TS #39.
+def skeletons(name: str) -> tuple[str, str]:
+    """The two forms that two look-alike names share one of, after Unicode TS #39.
 
-    NFKC (fullwidth and styled letters become plain), case folding (``ADA`` is ``ada``) and
-    the confusables map over the NFD form (Cyrillic ``а`` is Latin ``a``, ``m`` is ``rn``),
-    repeated until stable. The map also runs *before* folding, so that capitals of other
-    scripts match Latin ones (Cyrillic ``ВОВ`` is ``BOB``, hence ``Bob``; folded first they
-    would be ``вов``, which looks like nothing Latin). The price: ``I``, which TS #39 maps to
-    ``l``, no longer matches ``i`` (no single key can make ``I`` equal both ``l`` and ``i``),
-    and an undotted capital does look different from ``i``.
-    For comparing only: a skeleton mixes scripts and is never shown.
+    Each is NFKC (fullwidth and styled letters become plain), case folding (``ADA`` is
+    ``ada``) and the confusables map over the NFD form (Cyrillic ``а`` is Latin ``a``, ``m``
+    is ``rn``), repeated until stable; they differ in what comes first:
+
+    * *folded first*: the usual order. ``Ian`` and ``ian`` match (both ``ian``).
+    * *mapped first*: the map also runs before folding, so that capitals of other scripts
+      match Latin ones: Cyrillic ``ВОВ`` is ``BOB``, hence ``Bob``; folded first it would be
+      ``вов``, which looks like nothing Latin. Here ``I`` is ``l`` as TS #39 says, so ``Ian``
+      matches ``lan``, but no longer ``ian``.
+
+    No single key can make ``I`` equal both ``l`` and ``i``; two keys can, and
+    :func:`confusable` calls names alike when either matches. For comparing only: a skeleton
+    mixes scripts and is never shown.
     """
-    text = name
-    for _ in range(_ROUNDS):
-        capitals = _map_confusables(unicodedata.normalize("NFKC", text))
-        mapped = _map_confusables(unicodedata.normalize("NFKC", capitals).casefold())
-        if mapped == text:
-            break
-        text = mapped
-    return text
+    return _settle(name, _fold_then_map), _settle(name, _map_then_fold)
+
+
+def confusable(name: str, other: str) -> bool:
+    """Whether ``name`` and ``other`` could be mistaken for each other (one skeleton shared).
+
+    Not an equivalence: ``Ian`` is like ``ian`` and like ``lan``, which are unlike.
+    """
+    return any(a == b for a, b in zip(skeletons(name), skeletons(other), strict=True))
 
 
 def confusable_with(name: str, present: Iterable[str]) -> str | None:
     """The present name that ``name`` would be mistaken for, or None.
 
-    A *different* name with the same :func:`skeleton`. ``name`` itself being present is no
+    A *different* name :func:`confusable` with it. ``name`` itself being present is no
     conflict (the same person in a second tab), even beside a look-alike that joined before
     this rule existed: refusing it would protect nobody.
     """
     names = list(present)
     if name in names:
         return None
-    key = skeleton(name)
-    return next((other for other in names if skeleton(other) == key), None)
+    return next((other for other in names if confusable(name, other)), None)
 
 
 def check_not_confusable(name: str, present: Iterable[str]) -> str:
@@ -142,6 +149,24 @@ def check_not_confusable(name: str, present: Iterable[str]) -> str:
     if other is not None:
         raise NameRefused(f"nickname {name!r} looks like {other}, who is here")
     return name
+
+
+def _settle(name: str, step: Callable[[str], str]) -> str:
+    text = name
+    for _ in range(_ROUNDS):
+        mapped = step(text)
+        if mapped == text:
+            break
+        text = mapped
+    return text
+
+
+def _fold_then_map(text: str) -> str:
+    return _map_confusables(unicodedata.normalize("NFKC", text).casefold())
+
+
+def _map_then_fold(text: str) -> str:
+    return _fold_then_map(_map_confusables(unicodedata.normalize("NFKC", text)))
 
 
 def _map_confusables(text: str) -> str:

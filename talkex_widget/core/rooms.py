@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from talkex_widget.core.names import NameRefused, check_visible
+
 __all__ = [
     "DEFAULT_RULES",
     "STATUSES",
@@ -79,8 +81,13 @@ class RoomRules:
         return name
 
     def nickname(self, raw: Any) -> str:
-        """Trimmed nickname; refuses control and invisible format characters (bidi overrides,
-        zero-width joiners) because they let one person pass for another."""
+        """Trimmed nickname; refuses what lets one person pass for another or for nobody:
+        controls, bidi overrides, zero-width and filler characters, variation selectors,
+        combining marks with no letter (:func:`~talkex_widget.core.names.check_visible`).
+
+        Every way a name enters goes through here: the socket's nickname or signed token,
+        ``talkex token``, and so the Python client, which hears the server's refusal.
+        """
         if not isinstance(raw, str):
             raise RoomError("nickname is required")
         name = raw.strip()
@@ -88,9 +95,10 @@ class RoomRules:
             raise RoomError("nickname must not be empty")
         if len(name) > self.max_nickname:
             raise RoomError(f"nickname must be at most {self.max_nickname} characters")
-        if not name.isprintable():
-            raise RoomError("nickname may not contain control or invisible formatting characters")
-        return name
+        try:
+            return check_visible(name)
+        except NameRefused as exc:
+            raise RoomError(exc.reason) from None
 
     def body(self, payload: dict[str, Any]) -> str:
         body = payload.get("body")

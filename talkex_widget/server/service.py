@@ -19,6 +19,7 @@ from talkex_widget.backends.history import HistoryStore, StoredMessage
 from talkex_widget.backends.pubsub import PubSub
 from talkex_widget.core.channels import DEFAULT_MAX_CHANNELS
 from talkex_widget.core.limits import Limits
+from talkex_widget.core.names import NameRefused, check_not_confusable
 from talkex_widget.core.presence import Diff
 from talkex_widget.core.protocol import Message, encode
 from talkex_widget.core.rooms import (
@@ -129,12 +130,14 @@ class ChatService:
         """Add ``peer`` to a room; returns the member and the join reply's response.
 
         The member is subscribed before history is read, and buffers what is broadcast
-        meanwhile, so nothing published between the read and the reply is lost.
+        meanwhile, so nothing published between the read and the reply is lost. A nickname
+        that looks like someone else's in the room is refused first (see :meth:`_check_name`).
         """
         self.rules.room_name(room_name)
         last_seen_id = self.rules.optional_int(payload, "last_seen_id")
         status = self.rules.status(payload) if "status" in payload else "online"
         activity = self.rules.activity(payload)
+        self._check_name(peer.nickname, room_name)
         room = self.rooms.get(room_name)
         if room is None:
             room = self.rooms[room_name] = Room(room_name)
@@ -148,6 +151,25 @@ class ChatService:
             raise
         response["limits"] = self.client_limits()
         return member, response
+
+    def _check_name(self, nickname: str, room_name: str) -> None:
+        """Refuse a nickname confusable with a *different* one present in the room.
+
+        With a shared token the typed name is all that says who someone is, so ``Adа`` (a
+        Cyrillic ``а``) beside Ada would pass for her. Present means the tracker's keys for the
+        topic, so people on every node count, plus this node's members still joining (not
+        tracked until their reply is sent). The same name again is the same person in
+        another tab, never refused.
+        """
+        topic = topic_for(room_name)
+        present = set(self.tracker.state(topic))
+        room = self.rooms.get(room_name)
+        if room is not None:
+            present.update(member.peer.nickname for member in room.members.values())
+        try:
+            check_not_confusable(nickname, present)
+        except NameRefused as exc:
+            raise RoomError(exc.reason) from None
 
     async def _join_history(self, room: str, last_seen_id: int | None) -> dict[str, Any]:
         if last_seen_id is not None:

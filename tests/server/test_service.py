@@ -8,15 +8,18 @@ from typing import Any
 import orjson
 import pytest
 
+from talkex_widget.backends.history.memory import MemoryHistory
+from talkex_widget.backends.pubsub.memory import MemoryPubSub
+from talkex_widget.client import ConnectError, PushError
 from talkex_widget.core.presence import sync_diff, sync_state
 from talkex_widget.core.rooms import DEFAULT_RULES, RoomError, RoomRules
 from talkex_widget.server.members import Member
 from talkex_widget.server.service import ChatService
-from tests.conftest import JoinRoom, Raw
+from tests.conftest import Connect, JoinRoom, Raw
 from tests.helpers import eventually
 
 from .conftest import MakeService, flush
-from .fakes import FakePeer
+from .fakes import FakeClock, FakePeer
 
 
 async def join(
@@ -131,6 +134,32 @@ async def test_a_status_before_the_member_is_tracked_is_refused(
     assert set(service.rooms["lobby"].members) == {(member.peer.id, "room:lobby")}
 
 
+async def test_a_look_alike_of_someone_on_another_node_is_refused() -> None:
+    """Presence from the tracker counts: Ada on node A keeps ``Adа`` out of node B."""
+    bus = MemoryPubSub()
+    a, b = (ChatService(MemoryHistory(), bus, node=node, scheduler=FakeClock()) for node in "ab")
+    for service in (a, b):
+        await service.start()
+    try:
+        await join(a, "Ada")
+        assert set(b.tracker.state("room:lobby")) == {"Ada"}
+        with pytest.raises(RoomError, match="nickname 'Adа' looks like Ada, who is here"):
+            await b.join(FakePeer("Adа"), "lobby", "1", {})
+        assert "lobby" not in b.rooms  # refused before anything was set up
+        await join(b, "Ada")  # the same person, another tab on another node
+    finally:
+        for service in (a, b):
+            await service.close()
+
+
+async def test_a_look_alike_still_joining_counts_as_present(make_service: MakeService) -> None:
+    """Two look-alikes joining at once: the first is a member before it is tracked."""
+    service = await make_service()
+    await service.join(FakePeer("Ada"), "lobby", "1", {})
+    with pytest.raises(RoomError, match="looks like Ada"):
+        await service.join(FakePeer("ADA"), "lobby", "1", {})
+
+
 # -- through real sockets -------------------------------------------------------------------
 
 
@@ -231,3 +260,38 @@ async def test_busy_with_an_activity_shows_what_someone_is_running(raw: Raw) -> 
         )
     )
     assert "activity" not in diff[4]["joins"]["dana"]["metas"][0]
+
+
+async def test_a_look_alike_of_someone_present_is_refused_with_the_reason(
+    join_room: JoinRoom,
+) -> None:
+    ada = await join_room("Ada")
+    for look_alike in ("Adа", "ADA", "ada", "Ａｄａ"):
+        with pytest.raises(PushError) as refused:
+            await join_room(look_alike)
+        assert refused.value.reason == f"nickname {look_alike!r} looks like Ada, who is here"
+    await join_room("Ada")  # the same person in a second tab: one key, two metas
+    await eventually(lambda: len(ada.presence.list()["Ada"]) == 2)
+    assert set(statuses(ada)) == {"Ada"}
+    other_room = await join_room("ADA", "elsewhere")  # only look-alikes in the room count
+    assert set(statuses(other_room)) <= {"ADA"}
+
+
+@pytest.mark.parametrize(
+    ("nickname", "shown"),
+    [
+        ("Ada\u034f", "U+034F COMBINING GRAPHEME JOINER"),
+        ("\u3164", "U+3164 HANGUL FILLER"),
+        ("\u2800", "U+2800 BRAILLE PATTERN BLANK"),
+        ("Ada\ufe0f", "U+FE0F VARIATION SELECTOR-16"),
+        ("Ada\U000e0100", "U+E0100 VARIATION SELECTOR-17"),
+    ],
+)
+async def test_invisible_nicknames_are_refused_at_the_socket(
+    connect: Connect, nickname: str, shown: str
+) -> None:
+    with pytest.raises(ConnectError) as refused:
+        await connect(nickname)
+    assert refused.value.status == 403
+    assert "invisible or filler characters" in refused.value.reason
+    assert shown in refused.value.reason
