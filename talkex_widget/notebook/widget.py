@@ -1,56 +1,42 @@
 """``ChatWidget``: a Talkex room in a notebook, for the people at the screen and for code.
 
 The view (``static/widget.js``) talks to the server over its own WebSocket, or through the
-kernel (:mod:`.relay`) when it cannot reach the server. The Python side keeps its own
-:class:`~.client.RoomClient` for :meth:`ChatWidget.send`, :attr:`~ChatWidget.messages`,
-:attr:`~ChatWidget.presence`, :meth:`~ChatWidget.on_message` and :meth:`~ChatWidget.history`.
-That client runs on the background loop of :mod:`.embedded`, so it goes on receiving while a
-cell computes; the methods here wait for it from the kernel thread with a timeout.
-
-The token is never a trait: traits are saved with the notebook. Each view asks for it with a
-``{kind: "hello", view}`` custom message and the kernel answers ``{kind: "config", view, token,
-server_url}``; the answer lives only in the browser's memory.
+kernel (:mod:`.relay`) when it cannot reach the server; :mod:`.views` answers its hellos with
+the token, which is never a trait. The Python side keeps its own connection (:mod:`.link`) for
+:meth:`ChatWidget.send`, :attr:`~ChatWidget.messages`, :attr:`~ChatWidget.presence`,
+:meth:`~ChatWidget.on_message` and :meth:`~ChatWidget.history`. That connection runs on the
+background loop of :mod:`.embedded`, so it goes on receiving while a cell computes; the methods
+here wait for it from the kernel thread with a timeout. Long cells make the notebook ``busy``
+(:mod:`.cells`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import getpass
-import itertools
-import json
 import logging
 import os
-import threading
-import weakref
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets
-from tornado.httpclient import AsyncHTTPClient
 
-from talkex_widget.client import RoomClient, Socket
 from talkex_widget.core.rooms import DEFAULT_RULES, STATUSES, RoomError
+from talkex_widget.notebook.cells import BusyTimer
 from talkex_widget.notebook.discovery import ServerInfo, parse_server_url
 from talkex_widget.notebook.embedded import LoopThread, manager
-from talkex_widget.notebook.relay import RelayHub
+from talkex_widget.notebook.link import MessageCallback, RoomLink
+from talkex_widget.notebook.registry import WidgetRegistry
 from talkex_widget.notebook.sharing import format_share
+from talkex_widget.notebook.views import Views
 
-__all__ = ["ChatWidget", "default_nickname", "open_widgets"]
+__all__ = ["ChatWidget", "close_all", "default_nickname", "open_widgets", "registry"]
 
 log = logging.getLogger("talkex.widget")
 
 STATIC = Path(__file__).parents[1] / "static"
 DEFAULT_TIMEOUT = 10.0
-
-MessageCallback = Callable[[dict[str, Any]], object]
-
-_widgets: weakref.WeakSet[ChatWidget] = weakref.WeakSet()
-_serials = itertools.count(1)
-_callbacks: ThreadPoolExecutor | None = None
-_callbacks_lock = threading.Lock()
 
 
 def default_nickname() -> str:
@@ -62,87 +48,6 @@ def default_nickname() -> str:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name (some containers)
         return "anonymous"
-
-
-def open_widgets() -> list[ChatWidget]:
-    """The chat widgets of this kernel that are not closed, oldest first."""
-    return sorted(_widgets, key=lambda w: w._serial)
-
-
-def _callback_runner() -> ThreadPoolExecutor:
-    """One worker thread for every ``on_message`` callback, in arrival order.
-
-    Not the background loop: a callback may call the blocking API (``send``) without
-    deadlocking the loop that has to do the sending.
-    """
-    global _callbacks
-    with _callbacks_lock:
-        if _callbacks is None:
-            _callbacks = ThreadPoolExecutor(1, thread_name_prefix="talkex-callbacks")
-        return _callbacks
-
-
-class _RoomLink:
-    """The widget's own connection: a :class:`Socket` and a :class:`RoomClient`, on the loop.
-
-    ``on_message`` gets messages that arrive after the first join (new ones, and those missed
-    during a reconnect), not the history the first join brings.
-    """
-
-    def __init__(
-        self, info: ServerInfo, nickname: str, room: str, status: str, on_message: MessageCallback
-    ) -> None:
-        params = {"nickname": nickname}
-        if info.token:
-            params["token"] = info.token
-        self.socket = Socket(info.url, params)
-        self.client = RoomClient(self.socket, room, status=status)
-        self.nickname = nickname
-        self._on_message = on_message
-        self._early: list[dict[str, Any]] | None = []
-        self._present = asyncio.Event()
-        self.client.on_message.append(self._received)
-        self.client.channel.on_join.append(self._first_join)
-        self.client.presence.on_sync.append(self._synced)
-
-    async def open(self, timeout: float) -> None:
-        """Connect, join, and wait until the room lists us: then ``presence`` is complete."""
-        self.socket.timeout = timeout
-        await self.socket.connect()
-        await self.client.join(timeout)
-        await asyncio.wait_for(self._present.wait(), timeout)
-
-    def _synced(self) -> None:
-        if self.nickname in self.client.presence.state:
-            self._present.set()
-
-    def _received(self, message: dict[str, Any]) -> None:
-        if self._early is not None:
-            self._early.append(message)
-        else:
-            self._on_message(message)
-
-    def _first_join(self, response: dict[str, Any]) -> None:
-        if self._early is None:
-            return
-        initial = {m.get("id") for m in response.get("messages", [])}
-        early, self._early = self._early, None
-        for message in early:
-            if message.get("id") not in initial:
-                self._on_message(message)
-
-    async def set_status(self, status: str, activity: str | None = None) -> None:
-        await self.client.set_status(status, activity)
-
-    async def close(self) -> None:
-        await self.socket.disconnect()
-
-
-def _check(rule: Callable[[Any], str], value: Any) -> str:
-    try:
-        return rule(value)
-    except RoomError as exc:
-        raise traitlets.TraitError(exc.reason) from None
 
 
 class ChatWidget(anywidget.AnyWidget):
@@ -166,7 +71,9 @@ class ChatWidget(anywidget.AnyWidget):
     status = traitlets.Enum(STATUSES, default_value="online").tag(sync=True)
     server_url = traitlets.Unicode().tag(sync=True)
     busy_while_running = traitlets.Bool(True).tag(sync=True)
-    """While a cell runs, this notebook's presence says ``busy`` with the cell's first line."""
+    """While a long cell runs, this notebook's presence says ``busy`` with the cell's first line."""
+    busy_after = traitlets.Float(2.0, min=0.0)
+    """Seconds a cell runs before the notebook says ``busy``: quick cells change nothing."""
 
     def __init__(
         self,
@@ -185,13 +92,11 @@ class ChatWidget(anywidget.AnyWidget):
         self._timeout = timeout
         self._active = False
         self._moving = False
-        self._link: _RoomLink | None = None
+        self._link: RoomLink | None = None
         self._loop: LoopThread = servers.loop()
-        self._send_lock = threading.RLock()
-        self._views: set[str] = set()
         self._message_callbacks: list[MessageCallback] = []
-        self._relays = RelayHub(self._loop, self._post, lambda: self._server)
-        self._serial = next(_serials)
+        self._views = Views(self._loop, self._comm_send, lambda: self._server)
+        self._busy = BusyTimer(self._loop, self._push_status, lambda: self.status)
         super().__init__(
             room=room,
             nickname=nickname or default_nickname(),
@@ -206,8 +111,7 @@ class ChatWidget(anywidget.AnyWidget):
             self.close()
             raise
         self._active = True
-        _widgets.add(self)
-        _watch_cells()
+        registry.add(self)
         if server is None:
             servers.follow(self)
 
@@ -245,7 +149,7 @@ class ChatWidget(anywidget.AnyWidget):
             return
         if not self._moving:  # set by hand: stop following the kernel's current server
             manager().unfollow(self)
-        self._moved()
+        self._views.moved()
         self._replace_link()
 
     @traitlets.observe("status")
@@ -269,21 +173,15 @@ class ChatWidget(anywidget.AnyWidget):
             if url_changes:
                 self.server_url = info.url  # the observer moves the views and reconnects
             else:
-                self._moved()
+                self._views.moved()
                 self._replace_link()
         finally:
             self._moving = False
 
-    def _moved(self) -> None:
-        """Tell the views where the server is now; they restart their sessions."""
-        self._relays.close_all()
-        for view in list(self._views):
-            self._send_config(view)
+    # -- the kernel's own connection, and the views' messages ------------------------------
 
-    # -- the Python client -----------------------------------------------------------------
-
-    def _connect(self) -> _RoomLink:
-        link = _RoomLink(self._server, self.nickname, self.room, self.status, self._dispatch)
+    def _connect(self) -> RoomLink:
+        link = RoomLink(self._server, self.nickname, self.room, self.status, self._dispatch)
         try:
             self._loop.call(link.open(self._timeout), self._timeout + 1)
         except BaseException:
@@ -297,7 +195,7 @@ class ChatWidget(anywidget.AnyWidget):
             self._loop.submit(old.close())
         self._link = self._connect()
 
-    def _require_link(self) -> _RoomLink:
+    def _require_link(self) -> RoomLink:
         if self._link is None:
             why = "its server did not answer" if self._active else "it is closed"
             raise RuntimeError(f"this chat widget is not connected: {why}")
@@ -306,60 +204,29 @@ class ChatWidget(anywidget.AnyWidget):
     def _dispatch(self, message: dict[str, Any]) -> None:
         """On the loop: hand a new message to the callbacks, on their own thread."""
         for callback in list(self._message_callbacks):
-            _callback_runner().submit(_run_callback, callback, dict(message))
+            registry.callbacks.submit(callback, dict(message))
 
-    # -- comm messages ---------------------------------------------------------------------
-
-    def _post(self, content: dict[str, Any], buffers: Any = None) -> None:
-        """Send a custom message to the views, from any thread.
-
-        Safe from the background loop: ipykernel 7 hands IOPub messages from any thread to its
-        IOPub thread (a per-thread pipe, as for ``print`` in a thread), so relayed frames reach
-        the browser while a cell keeps the kernel's main thread busy. Marshalling onto the
-        kernel's loop instead would hold them until the cell ends. The lock keeps our own
-        threads from interleaving inside the session's message construction.
-        """
-        with self._send_lock:
-            if self.comm is not None:
-                super().send(content, buffers)
+    def _comm_send(self, content: dict[str, Any], buffers: Any) -> None:
+        if self.comm is not None:
+            super().send(content, buffers)
 
     def _on_custom(self, _widget: object, content: Any, _buffers: object) -> None:
-        if not isinstance(content, dict):
-            return
-        if content.get("kind") == "hello" and isinstance(content.get("view"), str):
-            self._views.add(content["view"])
-            origin = content.get("origin")
-            if isinstance(origin, str) and origin:
-                self._loop.submit(self._vouch_then_config(content["view"], origin))
-            else:
-                self._send_config(content["view"])
-        else:
-            self._relays.handle(content)
+        self._views.handle(content)
 
-    async def _vouch_then_config(self, view: str, origin: str) -> None:
-        """Tell the server the view's page origin may open sockets, then hand over the config.
+    # -- cells (called by the registry's hooks, on the kernel thread) ----------------------
 
-        The server refuses browser origins it does not know (cross-site WebSocket hijacking);
-        the Jupyter page's origin is known only to the view, which reports it over the
-        kernel's authenticated comm. Should the server refuse, the view still works through
-        the comm relay.
-        """
-        info = self._server
-        try:
-            await AsyncHTTPClient().fetch(
-                info.url + "api/origins",
-                method="POST",
-                body=json.dumps({"origin": origin}),
-                headers={"Authorization": f"token {info.token or ''}"},
-                request_timeout=5,
-            )
-        except Exception as exc:
-            log.info("server did not accept the origin %s: %s", origin, exc)
-        self._send_config(view)
+    def _cell_started(self, activity: str | None) -> None:
+        if self.busy_while_running:
+            self._busy.cell_started(self.busy_after, activity)
 
-    def _send_config(self, view: str) -> None:
-        info = self._server
-        self._post({"kind": "config", "view": view, "token": info.token, "server_url": info.url})
+    def _cell_finished(self) -> None:
+        self._busy.cell_finished()
+
+    async def _push_status(self, status: str, activity: str | None) -> None:
+        """On the loop: the busy timer's status, through whichever link is current."""
+        link = self._link
+        if link is not None:
+            await link.set_status(status, activity)
 
     # -- the Python API --------------------------------------------------------------------
 
@@ -372,7 +239,7 @@ class ChatWidget(anywidget.AnyWidget):
         Called with a dict this is ipywidgets' ``send(content, buffers)`` custom message.
         """
         if isinstance(text, dict):
-            return self._post(text, buffers if buffers is not None else timeout)
+            return self._views.post(text, buffers if buffers is not None else timeout)
         link = self._require_link()
         timeout = self._timeout if timeout is None else timeout
         return self._loop.call(link.client.send(text, timeout=timeout), timeout + 1)
@@ -395,23 +262,14 @@ class ChatWidget(anywidget.AnyWidget):
         """Whether the server holds messages older than the oldest in :attr:`messages`."""
         return self._require_link().client.has_more
 
-    def _cell_started(self, activity: str | None) -> None:
-        link = self._link
-        if self.busy_while_running and link is not None:
-            self._loop.submit(link.set_status("busy", activity))
-
-    def _cell_finished(self) -> None:
-        link = self._link
-        if self.busy_while_running and link is not None:
-            self._loop.submit(link.set_status(self.status))
-
     def share(self, obj: Any, caption: str | None = None, timeout: float | None = None) -> int:
         """Post a kernel object (a DataFrame, an array, any value) as a readable table.
 
-        The text is fenced so the chat keeps its columns aligned, cut to the body limit with
-        a note when it is too long; returns the message id, like :meth:`send`.
+        The text is fenced so the chat keeps its columns aligned, cut to the server's body
+        limit with a note when it is too long; returns the message id, like :meth:`send`.
         """
-        return int(self.send(format_share(obj, caption), timeout))
+        limit = self._require_link().max_body
+        return int(self.send(format_share(obj, caption, limit), timeout))
 
     def history(self, limit: int = 50, timeout: float | None = None) -> list[dict[str, Any]]:
         """Load up to ``limit`` messages older than those held; returns them, oldest first.
@@ -440,78 +298,33 @@ class ChatWidget(anywidget.AnyWidget):
         link, self._link = getattr(self, "_link", None), None
         if link is not None:
             self._loop.submit(link.close())
-        if hasattr(self, "_relays"):
-            self._relays.close_all()
+        if hasattr(self, "_views"):
+            self._views.close()
         manager().unfollow(self)
-        _widgets.discard(self)
+        registry.discard(self)
         super().close()
 
 
-def _env_token() -> str | None:
-    return os.environ.get("TALKEX_TOKEN") or None
+registry: WidgetRegistry[ChatWidget] = WidgetRegistry()
+"""This kernel's chat widgets."""
 
 
-def _run_callback(callback: MessageCallback, message: dict[str, Any]) -> None:
-    try:
-        callback(message)
-    except Exception:
-        log.exception("on_message callback %r failed", callback)
+def open_widgets() -> list[ChatWidget]:
+    """The chat widgets of this kernel that are not closed, oldest first."""
+    return registry.open()
 
 
 def close_all() -> None:
     """Close every chat widget of this kernel (``%unload_ext``)."""
-    _unwatch_cells()
-    for widget in open_widgets():
-        widget.close()
+    registry.close_all()
 
 
-def cell_activity(raw_cell: str, limit: int = 60) -> str | None:
-    """``running <first line of code>`` for the presence meta: short, one line, printable."""
-    for line in raw_cell.splitlines():
-        line = "".join(ch if ch.isprintable() else " " for ch in line).strip()
-        if line and not line.startswith("#"):
-            text = "running " + line
-            return text if len(text) <= limit else text[: limit - 1] + "…"
-    return None
-
-
-_watching: list[Any] = []
-
-
-def _watch_cells() -> None:
-    """Hook IPython's cell events once per kernel; each live widget reports busy/idle.
-
-    The pushes are submitted to the background loop and never awaited here, so a cell's
-    start is not delayed by the chat, and the chat sees the kernel busy while the kernel's
-    own thread is taken by the cell.
-    """
-    if _watching:
-        return
+def _check(rule: Callable[[Any], str], value: Any) -> str:
     try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-
-    def started(info: Any) -> None:
-        activity = cell_activity(getattr(info, "raw_cell", "") or "")
-        for widget in list(_widgets):
-            widget._cell_started(activity)
-
-    def finished(_result: Any) -> None:
-        for widget in list(_widgets):
-            widget._cell_finished()
-
-    shell.events.register("pre_run_cell", started)
-    shell.events.register("post_run_cell", finished)
-    _watching.extend([shell, started, finished])
+        return rule(value)
+    except RoomError as exc:
+        raise traitlets.TraitError(exc.reason) from None
 
 
-def _unwatch_cells() -> None:
-    if _watching:
-        shell, started, finished = _watching
-        shell.events.unregister("pre_run_cell", started)
-        shell.events.unregister("post_run_cell", finished)
-        _watching.clear()
+def _env_token() -> str | None:
+    return os.environ.get("TALKEX_TOKEN") or None

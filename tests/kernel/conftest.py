@@ -1,44 +1,28 @@
 """Real IPython kernels (jupyter_client, no browser) in an isolated Jupyter environment.
 
-Each test module gets its own runtime, data and config directories, so the runtime file the
-kernels share is the module's own. Kernels run this interpreter (the venv's) with the checkout
-on ``PYTHONPATH``, so they import the code under test even without an install.
+Each test gets its own runtime, data and config directories (:mod:`tests.jupyter_dirs`), so
+the runtime file the kernels share is the test's own. Kernels run this interpreter (the
+venv's) with the checkout on ``PYTHONPATH``, so they import the code under test even without
+an install.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
-REPO = Path(__file__).resolve().parents[2]
+from ..jupyter_dirs import KERNEL_NAME, JupyterDirs, jupyter_dirs
+
+__all__ = ["Kernel", "Result", "jupyter_dirs", "kernel_manager", "start_kernel"]
+
 STARTUP_TIMEOUT = 60
-
-
-def isolated_env(root: Path, **extra: str) -> dict[str, str]:
-    """Environment for a kernel whose Jupyter directories all live under ``root``."""
-    dirs = {
-        "JUPYTER_RUNTIME_DIR": root / "runtime",
-        "JUPYTER_DATA_DIR": root / "data",
-        "JUPYTER_CONFIG_DIR": root / "config",
-        "IPYTHONDIR": root / "ipython",
-    }
-    for path in dirs.values():
-        path.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TALKEX_", "JUPYTERHUB_"))}
-    env.update({k: str(v) for k, v in dirs.items()})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.update(extra)
-    return env
 
 
 @dataclass
@@ -54,28 +38,18 @@ class Result:
         return self.stdout + "".join(d.get("text/plain", "") for d in self.data)
 
 
-KERNEL_NAME = "talkex-test"
-
-
-def install_kernelspec(kernels_dir: Path) -> None:
-    """A kernelspec for this interpreter, whatever ``python3`` means elsewhere on the machine."""
-    spec = kernels_dir / KERNEL_NAME
-    spec.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    spec.joinpath("kernel.json").write_text(
-        json.dumps({"argv": argv, "display_name": "Python (talkex tests)", "language": "python"})
-    )
+def kernel_manager(dirs: JupyterDirs) -> KernelManager:
+    """A manager for this interpreter's kernel, whatever ``python3`` means elsewhere."""
+    specs = KernelSpecManager(kernel_dirs=[str(dirs.install_kernelspec())])
+    return KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
 
 
 class Kernel:
     """One kernel process and a blocking client for it."""
 
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        kernels_dir = cwd / "kernels"
-        install_kernelspec(kernels_dir)
-        specs = KernelSpecManager(kernel_dirs=[str(kernels_dir)])
-        self.manager = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
-        self.manager.start_kernel(env=env, cwd=str(cwd))
+    def __init__(self, dirs: JupyterDirs, **extra_env: str) -> None:
+        self.manager = kernel_manager(dirs)
+        self.manager.start_kernel(env=dirs.child_env(**extra_env), cwd=str(dirs.root))
         self.client = self.manager.client()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=STARTUP_TIMEOUT)
@@ -142,33 +116,15 @@ class Kernel:
 
 
 @pytest.fixture
-def jupyter_root(tmp_path: Path) -> Path:
-    return tmp_path
-
-
-@pytest.fixture
-def start_kernel(jupyter_root: Path) -> Iterator[Any]:
+def start_kernel(jupyter_dirs: JupyterDirs) -> Iterator[Callable[..., Kernel]]:
     """``start_kernel(**env)`` -> a :class:`Kernel` in this test's Jupyter environment."""
     kernels: list[Kernel] = []
 
-    def _start(**extra: str) -> Kernel:
-        kernel = Kernel(isolated_env(jupyter_root, **extra), jupyter_root)
+    def _start(**extra_env: str) -> Kernel:
+        kernel = Kernel(jupyter_dirs, **extra_env)
         kernels.append(kernel)
         return kernel
 
     yield _start
     for kernel in kernels:
         kernel.shutdown()
-
-
-def runtime_file(root: Path) -> Path:
-    return root / "runtime" / "talkex-server.json"
-
-
-def wait_for(condition: Any, timeout: float = 10.0, what: str = "") -> None:
-    """Poll ``condition`` until it is truthy (tests wait on conditions, not sleeps)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
-        time.sleep(0.02)

@@ -3,37 +3,32 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import nbformat
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
-from .conftest import KERNEL_NAME, REPO, install_kernelspec, isolated_env, runtime_file
+from ..jupyter_dirs import REPO, JupyterDirs
+from .conftest import kernel_manager
 
 TOUR = REPO / "notebooks" / "tour.ipynb"
 
 
-def test_tour_runs_top_to_bottom(jupyter_root: Path) -> None:
+def test_tour_runs_top_to_bottom(jupyter_dirs: JupyterDirs) -> None:
     nb = nbformat.read(TOUR, as_version=4)
-    install_kernelspec(jupyter_root / "kernels")
-    km = KernelManager(
-        kernel_name=KERNEL_NAME,
-        kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(jupyter_root / "kernels")]),
-    )
+    km = kernel_manager(jupyter_dirs)
     client = NotebookClient(
-        nb, km=km, timeout=60, resources={"metadata": {"path": str(jupyter_root)}}
+        nb, km=km, timeout=60, resources={"metadata": {"path": str(jupyter_dirs.root)}}
     )
+    runtime_file = jupyter_dirs.talkex_runtime_file
     token_seen: list[str] = []
 
     def grab_token(**_: object) -> None:  # while the kernel runs, its runtime file has the token
-        if runtime_file(jupyter_root).exists() and not token_seen:
-            token_seen.append(json.loads(runtime_file(jupyter_root).read_text())["token"])
+        if runtime_file.exists() and not token_seen:
+            token_seen.append(json.loads(runtime_file.read_text())["token"])
 
     client.on_cell_executed = grab_token
     try:
-        client.execute(env=isolated_env(jupyter_root))
+        client.execute(env=jupyter_dirs.child_env())
     finally:  # nbclient leaves a kernel manager it was given running
         if km.is_alive():
             km.shutdown_kernel(now=False)
@@ -48,4 +43,4 @@ def test_tour_runs_top_to_bottom(jupyter_root: Path) -> None:
     # the saved notebook (outputs and widget state) never holds the token
     assert token_seen and token_seen[0] not in text
     # the kernel is gone: on its way out, it stopped its server and removed the runtime file
-    assert not runtime_file(jupyter_root).exists()
+    assert not runtime_file.exists()

@@ -1,8 +1,11 @@
-"""JupyterLab (and Notebook 7) driven by Chromium: one server per test session, isolated dirs.
+"""Fixtures for the notebook tests: in-process servers, and JupyterLab driven by Chromium.
 
-The Jupyter server starts once, in a temp directory with its own config, data, runtime,
-settings and workspaces (news pop-up and autosave off), and a kernelspec for this interpreter
-with the checkout on ``PYTHONPATH``. Tests write their notebooks there, open them, run them,
+In-process tests (discovery, magics, widget) get isolated Jupyter dirs (``jupyter_dirs``), a
+fresh :class:`ServerManager` (``servers``) and a standalone server (``standalone``).
+
+For browser tests, one Jupyter server starts once per session in Jupyter dirs of its own
+(news pop-up and autosave off), with a kernelspec for this interpreter and the checkout on
+``PYTHONPATH``. Tests write their notebooks there, open them, run them,
 and delete their sessions at the end so every notebook gets a fresh kernel. They never save a
 notebook. On failure the screenshots (``new_context``) and the server log are kept under
 ``test-artifacts/``.
@@ -12,14 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +31,11 @@ import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 
-from talkex_widget.client import RoomClient, Socket
+from talkex_widget import ChatWidget
+from talkex_widget.notebook import embedded
 from talkex_widget.notebook.discovery import ServerInfo
-from talkex_widget.notebook.embedded import LoopThread
+from talkex_widget.notebook.embedded import ServerManager, ServerThread
+from talkex_widget.server.app import ServerConfig
 
 from ..browser.conftest import (  # shared: one Chromium per process, screenshots on failure
     ARTIFACTS,
@@ -39,12 +44,22 @@ from ..browser.conftest import (  # shared: one Chromium per process, screenshot
     pytest_runtest_makereport,
 )
 from ..helpers import free_port
+from ..jupyter_dirs import JupyterDirs, jupyter_dirs
 
-__all__ = ["browser", "new_context", "pytest_runtest_makereport"]
+__all__ = [
+    "STANDALONE_TOKEN",
+    "browser",
+    "jupyter_dirs",
+    "make_widget",
+    "new_context",
+    "pytest_runtest_makereport",
+    "servers",
+    "standalone",
+]
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
+STANDALONE_TOKEN = "standalone-token"
 START_TIMEOUT = 90
 KERNEL_TIMEOUT = 60_000
 JOIN_TIMEOUT = 30_000
@@ -105,39 +120,89 @@ class Lab:
         return ServerInfo(data["url"], data["token"], data["pid"])
 
 
-def _isolated(root: Path) -> tuple[dict[str, str], dict[str, Path]]:
-    dirs = {
-        "JUPYTER_CONFIG_DIR": root / "config",
-        "JUPYTER_DATA_DIR": root / "data",
-        "JUPYTER_RUNTIME_DIR": root / "runtime",
-        "JUPYTERLAB_SETTINGS_DIR": root / "settings",
-        "JUPYTERLAB_WORKSPACES_DIR": root / "workspaces",
-        "IPYTHONDIR": root / "ipython",
-    }
-    for path in dirs.values():
-        path.mkdir(parents=True, exist_ok=True)
+class ViewSpy:
+    """Records what the kernel sends to the views; plays a view sending custom messages."""
+
+    def __init__(self, widget: ChatWidget) -> None:
+        self.widget = widget
+        self.received: list[dict[str, Any]] = []
+        self.arrived = threading.Condition()
+        assert widget.comm is not None
+
+        def comm_send(data: dict[str, Any], buffers: Any = None, **_: Any) -> None:
+            if data.get("method") == "custom":
+                with self.arrived:
+                    self.received.append(data["content"])
+                    self.arrived.notify_all()
+
+        widget.comm.send = comm_send  # type: ignore[method-assign]
+
+    def say(self, content: dict[str, Any]) -> None:
+        self.widget._on_custom(self.widget, content, [])
+
+    def wait(self, match: Callable[[dict[str, Any]], bool], timeout: float = 5.0) -> dict[str, Any]:
+        with self.arrived:
+            found = self.arrived.wait_for(
+                lambda: next((m for m in self.received if match(m)), None), timeout
+            )
+        assert found, f"no matching message in {self.received}"
+        return found
+
+
+@pytest.fixture
+def make_widget(
+    servers: ServerManager, standalone: ServerThread
+) -> Iterator[Callable[..., ChatWidget]]:
+    """``make_widget(**kwargs)``: a widget on the standalone server, closed after the test."""
+    made: list[ChatWidget] = []
+
+    def _make(**kwargs: Any) -> ChatWidget:
+        kwargs.setdefault("server", f"http://127.0.0.1:{standalone.port}/?token={STANDALONE_TOKEN}")
+        widget = ChatWidget(**kwargs)
+        made.append(widget)
+        return widget
+
+    yield _make
+    for widget in made:
+        widget.close()
+
+
+def isolated_lab(root: Path) -> tuple[JupyterDirs, Path]:
+    """Jupyter dirs for the lab, with the kernelspec and JupyterLab settings; the notebooks'
+    folder beside them."""
+    dirs = JupyterDirs.create(root)
+    dirs.install_kernelspec()
     for plugin, values in SETTINGS.items():
-        target = dirs["JUPYTERLAB_SETTINGS_DIR"] / f"{plugin}.jupyterlab-settings"
+        target = dirs.settings / f"{plugin}.jupyterlab-settings"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(values))
-    spec = dirs["JUPYTER_DATA_DIR"] / "kernels" / "python3"
-    spec.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (spec / "kernel.json").write_text(
-        json.dumps({"argv": argv, "display_name": "Python 3", "language": "python"})
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TALKEX_", "JUPYTERHUB_"))}
-    env.update({k: str(v) for k, v in dirs.items()})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return env, dirs
+    notebooks = root / "notebooks"
+    notebooks.mkdir()
+    return dirs, notebooks
+
+
+@pytest.fixture
+def servers(jupyter_dirs: JupyterDirs, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerManager]:
+    """A fresh process-wide :class:`ServerManager` in this test's Jupyter dirs, shut down
+    after the test."""
+    fresh = ServerManager()
+    monkeypatch.setattr(embedded, "_manager", fresh)
+    yield fresh
+    fresh.shutdown()
+
+
+@pytest.fixture
+def standalone() -> Iterator[ServerThread]:
+    """A server of its own (not the kernel's embedded one), token ``STANDALONE_TOKEN``."""
+    thread = ServerThread(ServerConfig(port=0, token=STANDALONE_TOKEN)).start()
+    yield thread
+    thread.stop()
 
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root = tmp_path_factory.mktemp("jupyter")
-    env, dirs = _isolated(root)
-    notebooks = root / "notebooks"
-    notebooks.mkdir()
+    dirs, notebooks = isolated_lab(root)
     port, token = free_port(), secrets.token_hex(16)
     log = root / "jupyter.log"
     command = [
@@ -153,8 +218,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         f"--ServerApp.root_dir={notebooks}",
     ]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Lab(f"http://127.0.0.1:{port}", token, notebooks, dirs["JUPYTER_RUNTIME_DIR"], log)
+        process = subprocess.Popen(
+            command, env=dirs.child_env(), stdout=out, stderr=subprocess.STDOUT
+        )
+    server = Lab(f"http://127.0.0.1:{port}", token, notebooks, dirs.runtime, log)
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -246,38 +313,3 @@ def say(page: Page, text: str) -> None:
 
 def online(page: Page) -> Any:
     return page.locator('.talkex-widget ul[aria-label="Who\'s online"]')
-
-
-class PyClient:
-    """A Python chat client on its own loop thread, reading and posting beside the browsers."""
-
-    def __init__(self, info: ServerInfo, nickname: str, room: str) -> None:
-        self.loop = LoopThread("test-client").start()
-
-        async def join() -> RoomClient:
-            params = {"nickname": nickname, **({"token": info.token} if info.token else {})}
-            sock = Socket(info.url, params)
-            await sock.connect()
-            client = RoomClient(sock, room)
-            await client.join()
-            return client
-
-        self.room = self.loop.call(join())
-
-    def bodies(self) -> list[str]:
-        return self.loop.run(lambda: [m["body"] for m in self.room.ordered()])
-
-    def wait_for(self, body: str, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while body not in self.bodies():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{body!r} never reached the Python client: {self.bodies()}")
-            time.sleep(0.02)
-
-    def send(self, body: str) -> int:
-        return self.loop.call(self.room.send(body))
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.loop.call(self.room.socket.disconnect())
-        self.loop.stop()

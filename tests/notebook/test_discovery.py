@@ -7,40 +7,15 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from talkex_widget.notebook import discovery, embedded
+from talkex_widget.notebook import discovery
 from talkex_widget.notebook.discovery import ServerInfo, parse_server_url
 from talkex_widget.notebook.embedded import ServerManager, ServerThread
-from talkex_widget.server.app import ServerConfig
 
-
-@pytest.fixture
-def jupyter_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
-    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
-    for name in ("TALKEX_URL", "TALKEX_TOKEN", "TALKEX_DB"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
-
-
-@pytest.fixture
-def servers(jupyter_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerManager]:
-    """A fresh process-wide :class:`ServerManager`, shut down after the test."""
-    fresh = ServerManager()
-    monkeypatch.setattr(embedded, "_manager", fresh)
-    yield fresh
-    fresh.shutdown()
-
-
-@pytest.fixture
-def standalone() -> Iterator[ServerThread]:
-    thread = ServerThread(ServerConfig(port=0, token="standalone-token")).start()
-    yield thread
-    thread.stop()
+from ..jupyter_dirs import JupyterDirs
+from .conftest import STANDALONE_TOKEN
 
 
 def dead_pid() -> int:
@@ -61,9 +36,9 @@ def test_parse_server_url_takes_the_token_out() -> None:
             parse_server_url(bad)
 
 
-def test_runtime_file_is_private_and_only_its_owner_removes_it(jupyter_dirs: Path) -> None:
+def test_runtime_file_is_private_and_only_its_owner_removes_it(jupyter_dirs: JupyterDirs) -> None:
     path = discovery.publish(ServerInfo("http://127.0.0.1:1/", "secret", os.getpid()))
-    assert path == jupyter_dirs / "runtime" / "talkex-server.json"
+    assert path == jupyter_dirs.talkex_runtime_file
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(path.read_text()) == {
         "url": "http://127.0.0.1:1/",
@@ -78,24 +53,25 @@ def test_runtime_file_is_private_and_only_its_owner_removes_it(jupyter_dirs: Pat
     assert not discovery.forget()
 
 
-def test_find_running_ignores_stale_files(jupyter_dirs: Path, standalone: ServerThread) -> None:
+def test_find_running_ignores_stale_files(
+    jupyter_dirs: JupyterDirs, standalone: ServerThread
+) -> None:
     url = f"http://127.0.0.1:{standalone.port}/"
     assert discovery.find_running() is None  # no file
-    discovery.runtime_file().parent.mkdir(parents=True)
     discovery.runtime_file().write_text("{not json")
     assert discovery.find_running() is None
-    discovery.publish(ServerInfo(url, "standalone-token", dead_pid()))
+    discovery.publish(ServerInfo(url, STANDALONE_TOKEN, dead_pid()))
     assert discovery.find_running() is None  # its process is gone
     discovery.publish(ServerInfo("http://127.0.0.1:9/", "t", os.getpid()))
     assert discovery.find_running() is None  # alive, but nothing answers
-    discovery.publish(ServerInfo(url, "standalone-token", os.getpid()))
-    assert discovery.find_running() == ServerInfo(url, "standalone-token", os.getpid())
+    discovery.publish(ServerInfo(url, STANDALONE_TOKEN, os.getpid()))
+    assert discovery.find_running() == ServerInfo(url, STANDALONE_TOKEN, os.getpid())
     stats = discovery.health(ServerInfo(url))
     assert stats is not None and stats["status"] == "ok"
 
 
 def test_manager_starts_publishes_and_stops_the_embedded_server(
-    servers: ServerManager, jupyter_dirs: Path
+    servers: ServerManager, jupyter_dirs: JupyterDirs
 ) -> None:
     assert servers.server(start=False) is None
     info = servers.server()
@@ -105,7 +81,7 @@ def test_manager_starts_publishes_and_stops_the_embedded_server(
     assert discovery.read_runtime_file() == info
     assert discovery.healthy(info)
     # history goes to a SQLite file in the Jupyter data directory
-    assert (jupyter_dirs / "data" / "talkex" / "history.db").exists()
+    assert (jupyter_dirs.data / "talkex" / "history.db").exists()
     assert servers.server() == info  # the same one, not a second server
     assert servers.stop()
     assert not discovery.runtime_file().exists()
@@ -123,7 +99,7 @@ def test_manager_replaces_a_stale_runtime_file(servers: ServerManager) -> None:
 def test_manager_joins_the_server_another_process_published(
     servers: ServerManager, standalone: ServerThread
 ) -> None:
-    other = ServerInfo(f"http://127.0.0.1:{standalone.port}/", "standalone-token", os.getppid())
+    other = ServerInfo(f"http://127.0.0.1:{standalone.port}/", STANDALONE_TOKEN, os.getppid())
     discovery.publish(other)
     assert servers.server() == other
     assert servers.owned is None
@@ -136,8 +112,8 @@ def test_talkex_url_and_connect_take_precedence(
 ) -> None:
     url = f"http://127.0.0.1:{standalone.port}/"
     monkeypatch.setenv("TALKEX_URL", url)
-    monkeypatch.setenv("TALKEX_TOKEN", "standalone-token")
-    assert servers.server() == ServerInfo(url, "standalone-token")
+    monkeypatch.setenv("TALKEX_TOKEN", STANDALONE_TOKEN)
+    assert servers.server() == ServerInfo(url, STANDALONE_TOKEN)
     assert not discovery.runtime_file().exists()  # nothing started, nothing published
 
     local = servers.serve()  # explicit: the local shared server wins over TALKEX_URL

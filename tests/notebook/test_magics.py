@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -12,11 +11,12 @@ from talkex_widget.notebook import discovery
 from talkex_widget.notebook.embedded import ServerManager, ServerThread
 from talkex_widget.notebook.widget import open_widgets
 
-from .test_discovery import jupyter_dirs, servers, standalone  # noqa: F401 - shared fixtures
+from ..jupyter_dirs import JupyterDirs
+from .conftest import STANDALONE_TOKEN
 
 
 @pytest.fixture
-def shell(servers: ServerManager) -> Iterator[InteractiveShell]:  # noqa: F811
+def shell(servers: ServerManager) -> Iterator[InteractiveShell]:
     ipython = InteractiveShell.instance()
     extensions = ipython.extension_manager
     assert extensions is not None
@@ -34,7 +34,7 @@ def magic(shell: InteractiveShell, line: str, capsys: pytest.CaptureFixture[str]
 
 def test_status_serve_stop(
     shell: InteractiveShell,
-    servers: ServerManager,  # noqa: F811
+    servers: ServerManager,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert "No Talkex server yet" in magic(shell, "talkex", capsys)
@@ -65,20 +65,20 @@ def test_chat_shows_a_widget_and_talkex_lists_who_is_online(
 
 def test_connect(
     shell: InteractiveShell,
-    standalone: ServerThread,  # noqa: F811
+    standalone: ServerThread,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     url = f"http://127.0.0.1:{standalone.port}/"
-    out = magic(shell, f"talkex connect {url}?token=standalone-token", capsys)
+    out = magic(shell, f"talkex connect {url}?token={STANDALONE_TOKEN}", capsys)
     assert out.strip() == f"Talkex server: {url} (chosen with %talkex connect)"
-    assert "standalone-token" not in magic(shell, "talkex", capsys)
+    assert STANDALONE_TOKEN not in magic(shell, "talkex", capsys)
     assert "Not connected: not a Talkex server URL" in magic(shell, "talkex connect nope", capsys)
 
 
 def test_unload_closes_widgets_and_stops_the_server(
     shell: InteractiveShell,
-    servers: ServerManager,  # noqa: F811
-    jupyter_dirs: Path,  # noqa: F811
+    servers: ServerManager,
+    jupyter_dirs: JupyterDirs,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     magic(shell, "chat", capsys)

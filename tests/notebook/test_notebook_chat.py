@@ -16,7 +16,8 @@ from talkex_widget.notebook.discovery import ServerInfo
 from talkex_widget.notebook.embedded import ServerThread
 from talkex_widget.server.app import ServerConfig
 
-from .conftest import Lab, PyClient, chat_cells, joined, online, open_notebook, say
+from .conftest import Lab, chat_cells, joined, online, open_notebook, say
+from .threaded import PyClient
 
 # Ports Chromium refuses to connect to (net::ERR_UNSAFE_PORT), while the kernel can: a server
 # there is a server the browser cannot reach, the case the comm relay exists for.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,65 +12,19 @@ from typing import Any
 import ipywidgets
 import nbformat
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
 from traitlets import TraitError
 
 from talkex_widget import ChatWidget
-from talkex_widget.core.rooms import iso_now
+from talkex_widget.core.rooms import RoomRules, iso_now
 from talkex_widget.notebook.discovery import ServerInfo
 from talkex_widget.notebook.embedded import ServerManager, ServerThread
-from talkex_widget.notebook.relay import relay_target
-from talkex_widget.notebook.widget import default_nickname, open_widgets
+from talkex_widget.notebook.widget import default_nickname, open_widgets, registry
+from talkex_widget.server.app import ServerConfig
 
-from .test_discovery import jupyter_dirs, servers, standalone  # noqa: F401 - shared fixtures
-
-TOKEN = "standalone-token"
-
-
-class Views:
-    """Records what the kernel sends to the views; plays a view sending custom messages."""
-
-    def __init__(self, widget: ChatWidget) -> None:
-        self.widget = widget
-        self.received: list[dict[str, Any]] = []
-        self.arrived = threading.Condition()
-        assert widget.comm is not None
-
-        def comm_send(data: dict[str, Any], buffers: Any = None, **_: Any) -> None:
-            if data.get("method") == "custom":
-                with self.arrived:
-                    self.received.append(data["content"])
-                    self.arrived.notify_all()
-
-        widget.comm.send = comm_send  # type: ignore[method-assign]
-
-    def say(self, content: dict[str, Any]) -> None:
-        self.widget._on_custom(self.widget, content, [])
-
-    def wait(self, match: Callable[[dict[str, Any]], bool], timeout: float = 5.0) -> dict[str, Any]:
-        with self.arrived:
-            found = self.arrived.wait_for(
-                lambda: next((m for m in self.received if match(m)), None), timeout
-            )
-        assert found, f"no matching message in {self.received}"
-        return found
-
-
-@pytest.fixture
-def make_widget(
-    servers: ServerManager,  # noqa: F811
-    standalone: ServerThread,  # noqa: F811
-) -> Iterator[Callable[..., ChatWidget]]:
-    made: list[ChatWidget] = []
-
-    def _make(**kwargs: Any) -> ChatWidget:
-        kwargs.setdefault("server", f"http://127.0.0.1:{standalone.port}/?token={TOKEN}")
-        widget = ChatWidget(**kwargs)
-        made.append(widget)
-        return widget
-
-    yield _make
-    for widget in made:
-        widget.close()
+from .conftest import STANDALONE_TOKEN as TOKEN
+from .conftest import ViewSpy
+from .threaded import PyClient, wait_until
 
 
 def test_nickname_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,7 +37,7 @@ def test_nickname_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_traits_and_saved_state_hold_no_token(
     make_widget: Callable[..., ChatWidget],
-    standalone: ServerThread,  # noqa: F811
+    standalone: ServerThread,
 ) -> None:
     widget = make_widget(room="lobby", nickname="ada")
     state = widget.get_state()
@@ -103,23 +56,6 @@ def test_traits_and_saved_state_hold_no_token(
     assert widget.server_url == f"http://127.0.0.1:{standalone.port}/"
 
 
-def test_views_get_the_token_by_custom_message(
-    make_widget: Callable[..., ChatWidget],
-    standalone: ServerThread,  # noqa: F811
-) -> None:
-    widget = make_widget(nickname="ada")
-    views = Views(widget)
-    views.say({"kind": "hello", "view": "v1"})
-    assert views.received == [
-        {
-            "kind": "config",
-            "view": "v1",
-            "token": TOKEN,
-            "server_url": f"http://127.0.0.1:{standalone.port}/",
-        }
-    ]
-
-
 def test_bad_room_or_nickname_is_refused(make_widget: Callable[..., ChatWidget]) -> None:
     widget = make_widget(nickname="ada")
     with pytest.raises(TraitError, match="room name"):
@@ -134,7 +70,7 @@ def test_bad_room_or_nickname_is_refused(make_widget: Callable[..., ChatWidget])
 
 def test_python_api(
     make_widget: Callable[..., ChatWidget],
-    standalone: ServerThread,  # noqa: F811
+    standalone: ServerThread,
 ) -> None:
     ada = make_widget(room="lobby", nickname="ada")
     bob = make_widget(room="lobby", nickname="bob")
@@ -143,13 +79,13 @@ def test_python_api(
 
     first = ada.send("hello bob")
     assert isinstance(first, int)
-    eventually_sync(lambda: [m["body"] for m in bob.messages] == ["hello bob"])
+    wait_until(lambda: [m["body"] for m in bob.messages] == ["hello bob"])
     assert bob.messages[0]["id"] == first and bob.messages[0]["author"] == "ada"
-    eventually_sync(lambda: [m["body"] for m in heard] == ["hello bob"])
-    assert bob.presence == {"ada": "online", "bob": "online"}
+    wait_until(lambda: [m["body"] for m in heard] == ["hello bob"])
+    wait_until(lambda: bob.presence == {"ada": "online", "bob": "online"}, what="both in bob's")
 
     ada.status = "away"
-    eventually_sync(lambda: bob.presence == {"ada": "away", "bob": "online"})
+    wait_until(lambda: bob.presence == {"ada": "away", "bob": "online"})
 
     # a callback may use the blocking API: it runs on its own thread, not the client loop
     @bob.on_message
@@ -158,7 +94,7 @@ def test_python_api(
             bob.send("pong")
 
     ada.send("ping")
-    eventually_sync(lambda: "pong" in [m["body"] for m in ada.messages])
+    wait_until(lambda: "pong" in [m["body"] for m in ada.messages])
     bob.on_message(reply, remove=True)
 
     # history: a newcomer holds the latest page and loads older ones on demand
@@ -184,7 +120,7 @@ def test_python_api(
             return "   x  y\n0  1  2"
 
     shared = ada.share(Table(), caption="result")
-    eventually_sync(lambda: any(m["id"] == shared for m in cy.messages))
+    wait_until(lambda: any(m["id"] == shared for m in cy.messages))
     assert [m["body"] for m in cy.messages if m["id"] == shared] == [
         "result\n```\n   x  y\n0  1  2\n```"
     ]
@@ -192,17 +128,17 @@ def test_python_api(
     # changing the room rejoins there
     cy.room = "elsewhere"
     assert cy.messages == [] and cy.presence == {"cy": "online"}
-    eventually_sync(lambda: "cy" not in ada.presence)
+    wait_until(lambda: "cy" not in ada.presence)
 
 
 def test_servers_following_the_kernel_move_with_it(
-    servers: ServerManager,  # noqa: F811
-    standalone: ServerThread,  # noqa: F811
+    servers: ServerManager,
+    standalone: ServerThread,
 ) -> None:
     widget = ChatWidget(room="lobby", nickname="ada")
     try:
         assert widget in open_widgets()
-        views = Views(widget)
+        views = ViewSpy(widget)
         views.say({"kind": "hello", "view": "v1"})
         embedded_url = widget.server_url
         assert servers.owned is not None and servers.owned.url == embedded_url
@@ -218,68 +154,6 @@ def test_servers_following_the_kernel_move_with_it(
         widget.send("too late")
 
 
-def test_relay_target_accepts_only_the_widgets_server() -> None:
-    server = ServerInfo("http://127.0.0.1:4000/")
-    ok = "ws://127.0.0.1:4000/socket/websocket?vsn=2.0.0&token=t&nickname=ada"
-    assert relay_target(ok, server) == ok
-    assert relay_target(ok.replace("127.0.0.1", "localhost"), server) is None
-    assert relay_target(ok.replace("4000", "4001"), server) is None
-    assert relay_target(ok.replace("ws:", "wss:"), server) is None
-    assert relay_target(ok.replace("/socket/websocket", "/admin"), server) is None
-    assert relay_target("ws://127.0.0.1:notaport/", server) is None
-    assert relay_target(None, server) is None
-    prefixed = ServerInfo("https://example.org:443/chat/")
-    assert (
-        relay_target("wss://EXAMPLE.org/chat/socket/websocket?vsn=2.0.0", prefixed)
-        == "wss://example.org:443/chat/socket/websocket?vsn=2.0.0"
-    )
-
-
-def test_relay_carries_phoenix_frames(
-    make_widget: Callable[..., ChatWidget],
-    standalone: ServerThread,  # noqa: F811
-) -> None:
-    widget = make_widget(room="lobby", nickname="ada")
-    views = Views(widget)
-    url = f"ws://127.0.0.1:{standalone.port}/socket/websocket?token={TOKEN}&nickname=relayed&vsn=2.0.0"
-
-    views.say({"kind": "relay_open", "view": "v1", "conn": 1, "url": url})
-    views.wait(lambda m: m["kind"] == "relay_opened" and m.get("conn") == 1)
-    join = ["1", "1", "room:lobby", "phx_join", {}]
-    views.say({"kind": "relay_send", "view": "v1", "conn": 1, "data": json.dumps(join)})
-    reply = views.wait(lambda m: m["kind"] == "relay_message" and '"phx_reply"' in m["data"])
-    assert json.loads(reply["data"])[4]["status"] == "ok"
-    eventually_sync(lambda: "relayed" in widget.presence)
-    widget.send("to everyone")
-    views.wait(lambda m: m["kind"] == "relay_message" and "to everyone" in m["data"])
-
-    # a URL that is not the widget's server is refused, and nothing is opened
-    views.say({"kind": "relay_open", "view": "v2", "url": "ws://127.0.0.1:9/socket/websocket"})
-    closed = views.wait(lambda m: m["kind"] == "relay_closed" and m["view"] == "v2")
-    assert closed["code"] == 1008
-
-    # closed by the view: the server sees the socket go (presence leaves)
-    views.say({"kind": "relay_close", "view": "v1", "conn": 1, "code": 1000, "reason": ""})
-    eventually_sync(lambda: "relayed" not in widget.presence)
-    assert widget._relays.count() == 0
-
-    # a server that goes away is reported to the view
-    views.say({"kind": "relay_open", "view": "v3", "url": url})
-    views.wait(lambda m: m["kind"] == "relay_opened" and m["view"] == "v3")
-    standalone.stop()
-    closed = views.wait(lambda m: m["kind"] == "relay_closed" and m["view"] == "v3")
-    assert closed["code"] == 1001
-
-
-def eventually_sync(condition: Callable[[], object], timeout: float = 5.0) -> None:
-    """Poll from this (synchronous) thread: the widget's clients run on their own loop."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
-        time.sleep(0.01)
-
-
 def test_token_stays_out_of_the_environment_of_repr(
     make_widget: Callable[..., ChatWidget],
 ) -> None:
@@ -288,10 +162,73 @@ def test_token_stays_out_of_the_environment_of_repr(
     assert os.environ.get("TALKEX_TOKEN") is None
 
 
-def test_cell_activity_is_the_first_line_of_code_short_and_printable() -> None:
-    from talkex_widget.notebook.widget import cell_activity
+@pytest.fixture
+def observer(standalone: ServerThread) -> Iterator[PyClient]:
+    """``py`` in the standalone server's lobby: sees presence as the room does."""
+    client = PyClient(ServerInfo(f"http://127.0.0.1:{standalone.port}/", TOKEN), "py", "lobby")
+    yield client
+    client.close()
 
-    assert cell_activity("# load\n\nmodel.fit(X,\ty)\nmore()") == "running model.fit(X, y)"
-    assert cell_activity("# only a comment\n   ") is None
-    long = cell_activity("x = " + "1" * 200)
-    assert long is not None and len(long) == 60 and long.endswith("…")
+
+@pytest.fixture
+def shell() -> Iterator[InteractiveShell]:
+    """An in-process IPython whose cells the widgets watch (hooked when a widget opens)."""
+    yield InteractiveShell.instance()
+    registry.cells.unwatch()
+
+
+def test_quick_cells_send_no_status(
+    shell: InteractiveShell, make_widget: Callable[..., ChatWidget], observer: PyClient
+) -> None:
+    ada = make_widget(room="lobby", nickname="ada")
+    assert registry.cells.watching
+    wait_until(lambda: observer.meta("ada").get("status") == "online", what="ada at py")
+    joined_ref = observer.meta("ada")["phx_ref"]
+    shell.user_ns["ada"] = ada
+    for cell in ("x = 1", "ada.presence", "ada.messages"):
+        assert shell.run_cell(cell).success
+    ada.status = "away"  # a change that is seen: anything sent before it has arrived
+    wait_until(lambda: observer.meta("ada").get("status") == "away", what="ada away")
+    assert observer.meta("ada")["phx_ref_prev"] == joined_ref
+    assert observer.statuses("ada") == ["away"]
+
+
+def test_a_long_cell_says_busy_after_busy_after_and_back_when_it_ends(
+    shell: InteractiveShell, make_widget: Callable[..., ChatWidget], observer: PyClient
+) -> None:
+    ada = make_widget(room="lobby", nickname="ada", status="away", busy_after=0.3)
+    wait_until(lambda: observer.meta("ada").get("status") == "away", what="ada at py")
+    started = time.monotonic()
+    assert shell.run_cell("import time\ntime.sleep(0.8)").success
+    # back to the status ada chose, not to "online"
+    wait_until(lambda: observer.statuses("ada") == ["busy", "away"], what="busy, then away")
+    (busy_at,) = [t for t, who, s in observer.announced if (who, s) == ("ada", "busy")]
+    assert busy_at - started >= 0.3
+    assert "activity" not in observer.meta("ada")
+
+    ada.busy_while_running = False
+    assert shell.run_cell("time.sleep(0.5)").success
+    ada.status = "online"  # seen: anything sent before it has arrived
+    wait_until(lambda: observer.meta("ada").get("status") == "online", what="ada online")
+    assert observer.statuses("ada") == ["busy", "away", "online"]
+
+
+def test_busy_after_is_seconds_not_below_zero(make_widget: Callable[..., ChatWidget]) -> None:
+    widget = make_widget(nickname="ada")
+    assert widget.busy_after == 2.0 and widget.busy_while_running
+    with pytest.raises(TraitError):
+        widget.busy_after = -1
+
+
+def test_share_follows_the_servers_body_limit(servers: ServerManager) -> None:
+    small = ServerThread(ServerConfig(port=0, token=TOKEN, rules=RoomRules(max_body=300))).start()
+    widget = ChatWidget(nickname="ada", server=f"http://127.0.0.1:{small.port}/?token={TOKEN}")
+    try:
+        shared = widget.share("\n".join(f"line {i}" for i in range(500)), caption="log")
+        wait_until(lambda: any(m["id"] == shared for m in widget.messages), what="shared")
+        (body,) = [m["body"] for m in widget.messages if m["id"] == shared]
+        assert len(body) <= 300 and body.startswith("log\n```\nline 0\n")
+        assert body.endswith("… (truncated)\n```")
+    finally:
+        widget.close()
+        small.stop()
