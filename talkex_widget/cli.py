@@ -97,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="sign identity tokens with this secret: sockets then need a token from "
         "'talkex token NICKNAME' and take the nickname from it (env TALKEX_SECRET)",
     )
+    serve.add_argument(
+        "--jupyterhub",
+        action="store_true",
+        help="run as a JupyterHub service (in c.JupyterHub.services): the hub says who people "
+        "are; address and prefix come from the variables the hub sets, so --host, --port, "
+        "--token, --secret and --allow-origin do not apply",
+    )
     _add_limit_options(serve, d)
     serve.add_argument(
         "--log-level",
@@ -319,11 +326,29 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     if args.token is not None:
         config.token = args.token or None
+    if args.jupyterhub:
+        _as_hub_service(parser, config)
     try:
         server = TalkexServer(config)  # checks the config and the backend URLs
     except ValueError as exc:
         parser.error(str(exc))
     return asyncio.run(_run(server))
+
+
+def _as_hub_service(parser: argparse.ArgumentParser, config: ServerConfig) -> None:
+    """Hub mode: the hub chose the address and the prefix, and its login replaces tokens."""
+    try:
+        from talkex_widget.server.hub import HubConfigError, HubSettings
+    except ImportError as exc:
+        parser.error(
+            f"--jupyterhub needs JupyterHub: pip install 'talkex-widget[jupyterhub]' ({exc})"
+        )
+    try:
+        config.hub = HubSettings.from_env()
+        config.host, config.port = config.hub.bind
+    except HubConfigError as exc:
+        parser.error(str(exc))
+    config.secret, config.allow_origins = None, ()
 
 
 async def _run(server: TalkexServer) -> int:

@@ -16,6 +16,8 @@ def test_socket_url_and_backoff() -> None:
     url = socket_url("http://127.0.0.1:4000/", {"nickname": "a b", "token": "t"})
     assert url == "ws://127.0.0.1:4000/socket/websocket?nickname=a+b&token=t&vsn=2.0.0"
     assert socket_url("https://h/", {}).startswith("wss://h/socket/websocket")
+    hub = socket_url("http://hub:8000/services/talkex/", {})
+    assert hub.startswith("ws://hub:8000/services/talkex/socket/websocket?")
     assert 0.01 <= backoff(RECONNECT_BACKOFF, 1, RECONNECT_AFTER_LAST) <= 0.0125
     assert 5.0 <= backoff(RECONNECT_BACKOFF, 50, RECONNECT_AFTER_LAST) <= 6.25
 

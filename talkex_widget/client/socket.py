@@ -51,11 +51,15 @@ class ConnectError(Exception):
 
 
 def socket_url(base: str, params: dict[str, str]) -> str:
-    """``http://host:port/`` (or ws://) plus params -> the Phoenix V2 endpoint URL."""
+    """``http://host:port[/prefix]/`` (or ws://) plus params -> the Phoenix V2 endpoint URL.
+
+    The path is kept: a server behind JupyterHub's proxy lives under ``/services/<name>/``.
+    """
     parts = urlsplit(base)
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
     query = urlencode({**params, "vsn": "2.0.0"})
-    return urlunsplit((scheme, parts.netloc, "/socket/websocket", query, ""))
+    path = parts.path.rstrip("/") + "/socket/websocket"
+    return urlunsplit((scheme, parts.netloc, path, query, ""))
 
 
 class Socket:

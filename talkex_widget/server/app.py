@@ -11,6 +11,7 @@ import logging
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 import tornado.httpserver
 import tornado.netutil
@@ -28,6 +29,7 @@ from talkex_widget.server.handlers import (
     OriginsHandler,
     PageHandler,
 )
+from talkex_widget.server.identity import Identifier, TokenIdentifier
 from talkex_widget.server.service import ChatService
 from talkex_widget.server.websocket import Gate, SocketHandler
 
@@ -41,21 +43,37 @@ STATIC_DIR = Path(__file__).parents[1] / "static"
 
 
 def make_app(service: ChatService, config: ServerConfig) -> tornado.web.Application:
-    """The routes, each handler given the service and the auth it needs, nothing global."""
+    """The routes, each handler given the service and the auth it needs, nothing global.
+
+    In hub mode every route is under the hub's service prefix, the hub identifies people, and
+    the hub's sign-in routes are added; nobody vouches for origins (all is on the hub's own).
+    """
     auth = Auth(config.token, config.allow_origins, config.secret)
-    deps = {"service": service, "auth": auth}
-    socket_deps = {**deps, "gate": Gate(config.limits), "frames": FrameCache()}
+    prefix, limits = config.prefix, config.limits
+    identifier: Identifier = TokenIdentifier(auth)
+    settings: dict[str, Any] = {}
+    if config.hub is not None:
+        from talkex_widget.server.hub import HubIdentity, hub_limits, hub_routes
+
+        identifier = hub = HubIdentity(config.hub)
+        limits = hub_limits(limits)
+        settings["cookie_secret"] = config.hub.cookie_secret
+    deps = {"service": service, "auth": auth, "identifier": identifier, "prefix": prefix}
+    socket_deps = {**deps, "gate": Gate(limits), "frames": FrameCache()}
+    extra = hub_routes(hub) if config.hub is not None else [(r"/api/origins", OriginsHandler, deps)]
     return tornado.web.Application(
         [
-            (r"/", PageHandler, deps),
-            (r"/rooms/([^/]+)", PageHandler, deps),
-            (r"/healthz", HealthHandler, deps),
-            (r"/api/rooms/([^/]+)/messages", MessagesHandler, deps),
-            (r"/api/origins", OriginsHandler, deps),
-            (r"/socket/websocket", SocketHandler, socket_deps),
+            (prefix, PageHandler, deps),
+            (prefix + r"rooms/([^/]+)", PageHandler, deps),
+            (prefix + "healthz", HealthHandler, deps),
+            (prefix + r"api/rooms/([^/]+)/messages", MessagesHandler, deps),
+            (prefix + "socket/websocket", SocketHandler, socket_deps),
+            *extra,
         ],
         static_path=str(STATIC_DIR),
+        static_url_prefix=prefix + "static/",
         websocket_max_message_size=config.limits.max_frame_bytes,
+        **settings,
     )
 
 

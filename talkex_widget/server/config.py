@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from talkex_widget.core.channels import DEFAULT_MAX_CHANNELS
 from talkex_widget.core.limits import Limits
 from talkex_widget.core.rooms import RoomRules
 from talkex_widget.server.cluster import NODE_TIMEOUT
+
+if TYPE_CHECKING:
+    from talkex_widget.server.hub import HubSettings
 
 __all__ = ["ServerConfig", "is_loopback"]
 
@@ -38,10 +42,18 @@ class ServerConfig:
     node_name: str | None = None
     """This process's name among the servers sharing a pubsub (default: hostname:port)."""
     node_timeout: float = NODE_TIMEOUT
+    hub: HubSettings | None = None
+    """JupyterHub mode (``talkex serve --jupyterhub``): the hub says who people are, and every
+    route is under the hub's service prefix."""
+
+    @property
+    def prefix(self) -> str:
+        """The path every route starts with: ``/``, or the hub's service prefix."""
+        return self.hub.prefix if self.hub is not None else "/"
 
     def check(self) -> None:
         """Refuse configurations that would expose an unauthenticated chat to the network."""
-        if not self.token and not self.secret and not is_loopback(self.host):
+        if self.hub is None and not self.token and not self.secret and not is_loopback(self.host):
             raise ValueError(
                 f"refusing to serve {self.host} without a token: anyone on the network could "
                 "read and post. Give --token, or bind to 127.0.0.1."
@@ -49,7 +61,9 @@ class ServerConfig:
 
     def url(self, port: int | None = None) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        base = f"http://{host}:{port or self.port}/"
+        base = f"http://{host}:{port or self.port}{self.prefix}"
+        if self.hub is not None:  # the hub's login, not a token, lets people in
+            return base
         return base + ("?" + urlencode({"token": self.token}) if self.token else "")
 
 

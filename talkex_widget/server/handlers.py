@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import tornado.escape
 import tornado.web
 
 from talkex_widget.core.auth import Auth, Identity
 from talkex_widget.core.rooms import RoomError
 from talkex_widget.core.version import __version__
+from talkex_widget.server.identity import Admission, Identifier, TokenIdentifier, identify
 from talkex_widget.server.service import ChatService
 
 __all__ = [
@@ -26,21 +28,21 @@ __all__ = [
 ]
 
 
-def identify(handler: tornado.web.RequestHandler, auth: Auth) -> Identity | None:
-    """Token from the query string first (start-up URL, scripts, widget), else the cookie."""
-    given = handler.get_query_argument("token", None)
-    if given is None:
-        given = handler.get_cookie(auth.cookie_name(handler.request.host))
-    return auth.identify(given)
-
-
 class BaseHandler(tornado.web.RequestHandler):
-    def initialize(self, service: ChatService, auth: Auth) -> None:
+    def initialize(
+        self, service: ChatService, auth: Auth, identifier: Identifier, prefix: str = "/"
+    ) -> None:
         self.service = service
         self.auth = auth
+        self.identifier = identifier
+        self.prefix = prefix
+        self.admission = Admission(None)
+
+    async def prepare(self) -> None:
+        self.admission = await self.identifier.admit(self, socket=False)
 
     def identity(self) -> Identity | None:
-        return identify(self, self.auth)
+        return self.admission.identity
 
     def set_default_headers(self) -> None:
         self.set_header("X-Content-Type-Options", "nosniff")
@@ -67,11 +69,25 @@ class PageHandler(BaseHandler):
 
     def get(self, room: str | None = None) -> None:
         given = self.get_query_argument("token", None)
-        if not self.check_request_origin() or self.identity() is None:
+        if not self.check_request_origin():
             self.set_status(403)
             self.finish(_FORBIDDEN_PAGE)
             return
-        if given is not None and not self.auth.open:
+        identity = self.identity()
+        if identity is None:
+            sign_in = self.identifier.sign_in_url(self)
+            if sign_in is not None and self.admission.user is None:
+                self.redirect(sign_in)  # the hub's login, then back here
+                return
+            self.set_status(403)
+            reason = self.admission.reason if self.admission.user is not None else None
+            self.finish(_refused_page(reason) if reason else _FORBIDDEN_PAGE)
+            return
+        if (
+            given is not None
+            and isinstance(self.identifier, TokenIdentifier)
+            and not self.auth.open
+        ):
             # Keep the token in a cookie, Jupyter style, and drop it from the address bar.
             self.set_cookie(
                 self.auth.cookie_name(self.request.host),
@@ -102,6 +118,11 @@ class PageHandler(BaseHandler):
             _PAGE.format(
                 script=self.static_url("page.js"),
                 css=self.static_url("talkex.css"),
+                base=tornado.escape.xhtml_escape(self.prefix),
+                # A name the server vouches for (hub mode): the page asks for no nickname.
+                user=tornado.escape.xhtml_escape(
+                    identity.nickname if self.admission.user is not None else ""
+                ),
             )
         )
 
@@ -151,10 +172,13 @@ class MessagesHandler(BaseHandler):
         if not self.check_request_origin():
             raise tornado.web.HTTPError(403, "origin not allowed")
         if self.identity() is None:
-            raise tornado.web.HTTPError(403, "missing or wrong token")
+            raise tornado.web.HTTPError(403, self.admission.reason or "missing or wrong token")
         rules = self.service.rules
         try:
             rules.room_name(room)
+            refusal = self.admission.room_refusal(room)
+            if refusal is not None:
+                raise tornado.web.HTTPError(403, refusal)
             query = {}
             for name in ("before_id", "limit"):
                 raw = self.get_query_argument(name, None)
@@ -180,11 +204,21 @@ _PAGE = """<!doctype html>
 <title>Talkex</title>
 <link rel="stylesheet" href="{css}">
 </head>
-<body class="talkex-page">
+<body class="talkex-page" data-base="{base}" data-user="{user}">
 <div id="talkex-root"></div>
 <script type="module" src="{script}"></script>
 </body>
 </html>
+"""
+
+
+def _refused_page(reason: str) -> str:
+    return _REFUSED_PAGE.format(reason=tornado.escape.xhtml_escape(reason))
+
+
+_REFUSED_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Talkex: no access</title></head>
+<body><h1>No access to this chat</h1><p>{reason}</p></body></html>
 """
 
 _FORBIDDEN_PAGE = """<!doctype html>

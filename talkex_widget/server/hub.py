@@ -33,8 +33,10 @@ from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from tornado.httputil import url_concat
 
+from talkex_widget.core.auth import Identity
 from talkex_widget.core.hub_access import HubUser, access_refusal
 from talkex_widget.core.limits import Limits
+from talkex_widget.server.identity import Admission
 
 __all__ = [
     "HubConfigError",
@@ -188,22 +190,31 @@ class HubIdentity:
                 return cookie.decode("ascii", "replace")
         return None
 
-    async def identify(
-        self, handler: tornado.web.RequestHandler, *, query: bool = False
-    ) -> tuple[HubUser | None, str | None]:
-        """``(user, None)`` for someone allowed in; ``(user or None, reason)`` otherwise."""
-        token = self.token(handler, query=query)
+    async def admit(self, handler: tornado.web.RequestHandler, *, socket: bool) -> Admission:
+        """Who the hub says the request is; refused with the reason when the hub says no.
+
+        The identity's nickname is the hub user's name: whatever name the client sends
+        (``?nickname=``, the widget's ``nickname``) is ignored, as with signed tokens.
+        """
+        token = self.token(handler, query=socket)
         if token is None:
-            return None, "not signed in to the hub"
+            return Admission(None, "not signed in to the hub")
         session_id = handler.get_cookie("jupyterhub-session-id", "") or ""
         try:
             user = await self.user_for_token(token, session_id)
         except HubUnavailable as exc:
             log.warning("hub did not identify a request: %s", exc)
-            return None, "the hub did not answer; try again shortly"
+            return Admission(None, "the hub did not answer; try again shortly")
         if user is None:
-            return None, "the hub does not know this token (expired or revoked)"
-        return user, access_refusal(user, self.settings.service_name)
+            return Admission(None, "the hub does not know this token (expired or revoked)")
+        refusal = access_refusal(user, self.settings.service_name)
+        if refusal is not None:
+            return Admission(None, refusal, user)
+        return Admission(Identity(user.name), None, user)
+
+    def sign_in_url(self, handler: tornado.web.RequestHandler) -> str | None:
+        """The hub's sign-in for a page, coming back to the page asked for."""
+        return self.login_url(handler, next_url=handler.request.uri or self.settings.prefix)
 
     def login_url(self, handler: tornado.web.RequestHandler, next_url: str) -> str:
         """The hub's authorize URL, with a state cookie (and PKCE) that the callback checks."""
@@ -240,12 +251,13 @@ class MeHandler(_HubHandler):
     sign-in action (401, with the path that starts it) or to connect (200)."""
 
     async def get(self) -> None:
-        user, reason = await self.hub.identify(self)
+        admission = await self.hub.admit(self, socket=False)
+        user, reason = admission.user, admission.reason
         body: dict[str, Any]
         if user is None:
             self.set_status(401)
             body = {"error": reason, "login_url": url_path_join(self.hub.settings.prefix, "login")}
-        elif reason is not None:
+        elif admission.identity is None:
             self.set_status(403)
             body = {"error": reason, "name": user.name}
         else:
@@ -263,9 +275,10 @@ class SignedInHandler(_HubHandler):
     itself, so this tab only says so."""
 
     async def get(self) -> None:
-        user, reason = await self.hub.identify(self)
-        if user is None or reason is not None:
-            raise tornado.web.HTTPError(403, reason or "not signed in")
+        admission = await self.hub.admit(self, socket=False)
+        user = admission.user
+        if user is None or admission.identity is None:
+            raise tornado.web.HTTPError(403, admission.reason or "not signed in")
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(_SIGNED_IN.format(name=tornado.escape.xhtml_escape(user.display_name)))
 

@@ -28,6 +28,9 @@ class Peer(Protocol):
     def close_peer(self, code: int, reason: str) -> None:
         """Close the transport (flood, policy); the session is closed after it."""
 
+    def room_refusal(self, room: str) -> str | None:
+        """Why this client may not join ``room`` (a hub group's room), or ``None``."""
+
 
 @dataclass(eq=False)
 class Member:

@@ -122,6 +122,10 @@ class Session:
         if room_name is None:
             self.send(error_reply(message, "unmatched topic"))
             return
+        refusal = self.peer.room_refusal(room_name)
+        if refusal is not None:
+            self.send(error_reply(message, refusal))
+            return
         self.channels.add(message.topic, message.join_ref)
         try:
             member, response = await self.service.join(

@@ -26,7 +26,7 @@ from talkex_widget.core.auth import Auth
 from talkex_widget.core.limits import CloseCode, Limits
 from talkex_widget.core.rooms import RoomError
 from talkex_widget.server.framing import FrameCache
-from talkex_widget.server.handlers import identify
+from talkex_widget.server.identity import NO_TOKEN, Admission, Identifier
 from talkex_widget.server.service import ChatService
 from talkex_widget.server.session import Session
 
@@ -80,9 +80,19 @@ class _Protocol(tornado.websocket.WebSocketProtocol13):
 class SocketHandler(tornado.websocket.WebSocketHandler):
     """``/socket/websocket``: the Phoenix V2 endpoint. Implements the service's ``Peer``."""
 
-    def initialize(self, service: ChatService, auth: Auth, gate: Gate, frames: FrameCache) -> None:
+    def initialize(
+        self,
+        service: ChatService,
+        auth: Auth,
+        identifier: Identifier,
+        gate: Gate,
+        frames: FrameCache,
+        prefix: str = "/",
+    ) -> None:
         self.service = service
         self.auth = auth
+        self.identifier = identifier
+        self.admission = Admission(None)
         self.gate = gate
         self.frames = frames
         self.entered = False
@@ -96,9 +106,10 @@ class SocketHandler(tornado.websocket.WebSocketHandler):
         if not vsn.startswith("2."):
             self._refuse(f"unsupported protocol version {vsn or '(none)'}: this server speaks 2.x")
             return
-        identity = identify(self, self.auth)
+        self.admission = await self.identifier.admit(self, socket=True)
+        identity = self.admission.identity
         if identity is None:
-            self._refuse("missing, wrong or expired token")
+            self._refuse(self.admission.reason or NO_TOKEN)
             return
         if self.auth.secret is not None and identity.nickname is None:
             self._refuse("this server needs a signed token that names you (talkex token NICKNAME)")
@@ -215,6 +226,9 @@ class SocketHandler(tornado.websocket.WebSocketHandler):
                 return
             rest = memoryview(frame)[sent:]
         stream.write(rest)  # not closed: send() checked; Tornado retrieves the future's error
+
+    def room_refusal(self, room: str) -> str | None:
+        return self.admission.room_refusal(room)
 
     def close_peer(self, code: int, reason: str) -> None:
         self.close(code, reason)

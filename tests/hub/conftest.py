@@ -22,7 +22,7 @@ from ..browser.conftest import (  # shared: one Chromium per process, screenshot
     new_context,
     pytest_runtest_makereport,
 )
-from .harness import CHP, PASSWORD, Hub, HubSetup
+from .harness import BIN, CHP, PASSWORD, Hub, HubSetup
 
 __all__ = ["browser", "new_context", "pytest_runtest_makereport"]
 
@@ -37,8 +37,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))
 
 
+@pytest.fixture(scope="session")
+def hub(request: pytest.FixtureRequest) -> Iterator[Hub]:
+    """One hub for the hub tests, with ``talkex serve --jupyterhub`` as its managed service
+    (SQLite history in the run's directory, so a restarted service keeps the rooms)."""
+    history = "sqlite:///./talkex-history/history.db"  # the service runs in the hub's folder
+    command = [str(BIN / "talkex"), "serve", "--jupyterhub", "--db", history]
+    yield from run_hub(HubSetup(service_command=command), request)
+
+
 def run_hub(setup: HubSetup, request: pytest.FixtureRequest) -> Iterator[Hub]:
-    """Start a hub in a fresh temp dir; on a failure in the module keep its log."""
+    """Start a hub in a fresh temp dir; if a test failed meanwhile, keep its log."""
     if importlib.util.find_spec("jupyterhub") is None:
         pytest.skip("JupyterHub mode needs the jupyterhub extra (in the test extras)")
     if not CHP.exists():
@@ -53,7 +62,7 @@ def run_hub(setup: HubSetup, request: pytest.FixtureRequest) -> Iterator[Hub]:
         hub.stop()
         if request.session.testsfailed > failed_before:
             ARTIFACTS.mkdir(exist_ok=True)
-            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name) or "hub"
             kept = ARTIFACTS / f"{name}-jupyterhub.log"
             shutil.copy(hub.log, kept)
             print(f"hub log saved: {kept}")

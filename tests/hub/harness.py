@@ -37,6 +37,10 @@ PASSWORD = "hub-test-password"
 HARNESS_TOKEN_NAME = "harness"
 MARK = "TALKEX_HUB_RUN"
 START_TIMEOUT = 60.0
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+}
 
 
 @dataclass
@@ -91,6 +95,10 @@ class Hub:
         setup = self.setup
         homes = self.root / "home"
         homes.mkdir(exist_ok=True)
+        for plugin, settings in LAB_SETTINGS.items():
+            target = self.root / "lab-settings" / f"{plugin}.jupyterlab-settings"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(settings))
         for user in setup.users:
             (homes / user).mkdir(exist_ok=True)
         spawner_env = {
@@ -203,6 +211,41 @@ class Hub:
         """A fresh API token of ``user``, with all that user's permissions."""
         reply = self.api("POST", f"users/{user}/tokens", {"note": "talkex hub tests"})
         return str(reply["token"])
+
+    def start_servers(self, *users: str) -> None:
+        """Spawn the users' JupyterLab servers at once (in parallel) and wait until all run."""
+        for user in users:
+            self.api("POST", f"users/{user}/server")
+        for user in users:
+            self.wait_until(
+                lambda user=user: (
+                    self.api("GET", f"users/{user}")["servers"].get("", {}).get("ready")
+                ),
+                f"{user}'s server",
+            )
+
+    def write_notebook(self, user: str, name: str, *sources: str) -> str:
+        """A notebook of code cells in ``user``'s home (their server's root); its name."""
+        cells = [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": src,
+                "outputs": [],
+                "execution_count": None,
+            }
+            for src in sources
+        ]
+        notebook = {
+            "cells": cells,
+            "metadata": {
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+            },
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+        (self.root / "home" / user / name).write_text(json.dumps(notebook))
+        return name
 
     def service_pid(self) -> int | None:
         """The running service's process id, found by its mark and command line."""

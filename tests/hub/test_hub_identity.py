@@ -1,40 +1,41 @@
-"""The hub says who you are: OAuth sign-in from a browser, tokens from scripts and kernels."""
+"""The hub says who you are: OAuth sign-in from a browser, tokens from scripts and kernels,
+the access scope, group rooms, and names the client cannot choose."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import sys
 import urllib.error
-from collections.abc import Iterator
-from urllib.parse import quote
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from .harness import Hub, HubSetup, _request
+from talkex_widget.client import ConnectError, PushError, RoomClient, Socket
+
+from ..helpers import eventually
+from .harness import Hub, _request
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
-SERVICE = [sys.executable, "-m", "tests.hub.identity_service"]
 
-
-@pytest.fixture(scope="module")
-def hub(request: pytest.FixtureRequest) -> Iterator[Hub]:
-    from .conftest import run_hub
-
-    yield from run_hub(HubSetup(service_command=SERVICE), request)
-
-
-def me(hub: Hub, token: str | None) -> tuple[int, dict]:
+def me(hub: Hub, token: str | None) -> tuple[int, dict[str, Any]]:
     try:
         return 200, _request(f"{hub.service_url}api/me", token=token)
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
 
 
-def test_sign_in_through_the_hub_shows_the_hub_name(hub: Hub, hub_login) -> None:
+async def connect(hub: Hub, user: str, **params: str) -> Socket:
+    """A socket through the hub's proxy with a fresh API token of ``user`` (as a kernel has)."""
+    sock = Socket(hub.service_url, {"token": hub.user_token(user), **params})
+    await sock.connect()
+    return sock
+
+
+def test_sign_in_through_the_hub_shows_the_hub_name(hub: Hub, hub_login: Any) -> None:
     """A browser signs in once (hub login, OAuth without a confirm page) and is alice."""
-    page = hub_login(hub, "alice", next_url=quote("/services/talkex/login"))
+    page = hub_login(hub, "alice", next_url="/services/talkex/login")
     expect(page.locator("h1")).to_contain_text("Signed in to chat as alice", timeout=30_000)
     page.goto(f"{hub.service_url}api/me")
     assert json.loads(page.locator("body").inner_text())["name"] == "alice"
@@ -58,3 +59,42 @@ def test_no_token_or_a_wrong_one_is_not_signed_in(hub: Hub) -> None:
     status, body = me(hub, None)
     assert status == 401 and body["login_url"] == "/services/talkex/login"
     assert me(hub, "not-a-token")[0] == 401
+
+
+def test_a_socket_is_whoever_the_hub_says_whatever_nickname_it_sends(hub: Hub) -> None:
+    async def check() -> None:
+        sock = await connect(hub, "alice", nickname="bob")
+        try:
+            room = RoomClient(sock, "lobby")
+            await room.join()
+            await eventually(lambda: "alice" in room.presence.state, what="alice's presence")
+            assert "bob" not in room.presence.state
+            await room.send("who am I?")
+            await eventually(lambda: room.ordered(), what="the message back")
+            assert room.ordered()[-1]["author"] == "alice"
+        finally:
+            await sock.disconnect()
+
+    asyncio.run(check())
+
+
+def test_carol_is_refused_with_the_scope_she_lacks(hub: Hub) -> None:
+    async def check() -> None:
+        with pytest.raises(ConnectError, match=r"access:services!service=talkex"):
+            await Socket(hub.service_url, {"token": hub.user_token("carol")}).connect()
+
+    asyncio.run(check())
+
+
+def test_group_rooms_are_for_the_groups_members(hub: Hub) -> None:
+    async def check() -> None:
+        alice, dave = await connect(hub, "alice"), await connect(hub, "dave")
+        try:
+            with pytest.raises(PushError, match="not a member of group data"):
+                await RoomClient(dave, "group.data.lobby").join()
+            await RoomClient(alice, "group.data.lobby").join()
+        finally:
+            await alice.disconnect()
+            await dave.disconnect()
+
+    asyncio.run(check())
