@@ -16,7 +16,7 @@ import contextlib
 import json
 import os
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ __all__ = [
     "read_runtime_file",
     "runtime_file",
     "runtime_lock",
+    "server_from_env",
 ]
 
 RUNTIME_FILE = "talkex-server.json"
@@ -56,6 +57,9 @@ class ServerInfo:
     token: str | None = field(default=None, repr=False)
     pid: int | None = None
     """The process running the server, when known (from the runtime file)."""
+    hub: bool = False
+    """The server is a JupyterHub service and ``token`` the kernel's own hub token: the kernel
+    speaks as its owner, and views never get the token (each viewer signs in to the hub)."""
 
     @property
     def netloc(self) -> str:
@@ -80,6 +84,23 @@ def parse_server_url(text: str, default_token: str | None = None) -> ServerInfo:
     return ServerInfo(
         urlunsplit((scheme, parts.netloc, path, "", "")), tokens[0] if tokens else default_token
     )
+
+
+def server_from_env(environ: Mapping[str, str] = os.environ) -> ServerInfo | None:
+    """The server ``TALKEX_URL`` names, or ``None`` without it.
+
+    Its token is the URL's, else ``TALKEX_TOKEN``; on a JupyterHub (where the admin sets only
+    ``TALKEX_URL``) it is the kernel's ``JUPYTERHUB_API_TOKEN``, and the server is the hub's
+    Talkex service: that token goes to that URL only, which the admin chose.
+    """
+    url = environ.get("TALKEX_URL")
+    if not url:
+        return None
+    info = parse_server_url(url, environ.get("TALKEX_TOKEN") or None)
+    hub_token = environ.get("JUPYTERHUB_API_TOKEN")
+    if info.token is None and hub_token:
+        return ServerInfo(info.url, hub_token, hub=True)
+    return info
 
 
 def runtime_file() -> Path:

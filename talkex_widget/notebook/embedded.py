@@ -37,6 +37,7 @@ from talkex_widget.notebook.discovery import (
     parse_server_url,
     publish,
     runtime_lock,
+    server_from_env,
 )
 from talkex_widget.server.app import ServerConfig, TalkexServer
 
@@ -276,10 +277,7 @@ class ServerManager:
     def _resolve(self, start: bool) -> ServerInfo | None:
         if self._chosen is not None:
             return self._chosen
-        env = os.environ.get("TALKEX_URL")
-        if env:
-            return parse_server_url(env, os.environ.get("TALKEX_TOKEN"))
-        return self._local(start)
+        return server_from_env() or self._local(start)
 
     def _local(self, start: bool) -> ServerInfo | None:
         if self.owned is not None:

@@ -212,8 +212,12 @@ class RelayHub:
 
     def _open(self, key: Key, url: object) -> None:
         self._close(key, 1000, "replaced")
-        target = relay_target(url, self.server())
+        server = self.server()
+        target = None if server.hub else relay_target(url, server)
         connection = _Connection(self, key, target or "")
+        if server.hub:  # relayed frames would speak as the kernel's owner, not the viewer
+            connection.finish(CLOSE_POLICY, "on a hub, views connect through the hub's proxy")
+            return
         if target is None:
             log.warning("relay refused for view %s: %r is not this widget's server", key[0], url)
             connection.finish(CLOSE_POLICY, "the relay only connects to this widget's server")

@@ -61,7 +61,7 @@ class Views:
         if content.get("kind") == "hello" and isinstance(content.get("view"), str):
             self._ids.add(content["view"])
             origin = content.get("origin")
-            if isinstance(origin, str) and origin:
+            if isinstance(origin, str) and origin and not self._server().hub:
                 self._loop.submit(self._vouch_then_config(content["view"], origin))
             else:
                 self._send_config(content["view"])
@@ -100,4 +100,7 @@ class Views:
 
     def _send_config(self, view: str) -> None:
         info = self._server()
-        self.post({"kind": "config", "view": view, "token": info.token, "server_url": info.url})
+        if info.hub:  # the viewer signs in to the hub: the kernel owner's token stays here
+            self.post({"kind": "config", "view": view, "server_url": info.url, "hub": True})
+        else:
+            self.post({"kind": "config", "view": view, "token": info.token, "server_url": info.url})

@@ -99,7 +99,7 @@ class ChatWidget(anywidget.AnyWidget):
         self._busy = BusyTimer(self._loop, self._push_status, lambda: self.status)
         super().__init__(
             room=room,
-            nickname=nickname or default_nickname(),
+            nickname=nickname or default_nickname(),  # on a hub, the validator's hub name
             status=status,
             server_url=info.url,
             **kwargs,
@@ -123,6 +123,8 @@ class ChatWidget(anywidget.AnyWidget):
 
     @traitlets.validate("nickname")
     def _valid_nickname(self, proposal: dict[str, Any]) -> str:
+        if self._server.hub:  # the hub names the kernel's owner, whatever is asked for
+            return default_nickname()
         return _check(DEFAULT_RULES.nickname, proposal["value"])
 
     @traitlets.validate("server_url")
@@ -133,8 +135,10 @@ class ChatWidget(anywidget.AnyWidget):
         """
         info = parse_server_url(proposal["value"])
         if info.token is None:
-            same = info.url == self._server.url
-            info = ServerInfo(info.url, self._server.token if same else _env_token())
+            if info.url == self._server.url:
+                info = self._server
+            else:
+                info = ServerInfo(info.url, _env_token())
         self._server = info
         return info.url
 
