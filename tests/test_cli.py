@@ -4,35 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
 import signal
-import subprocess
-import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
-from talkex_widget.cli import _limits, build_parser
+from talkex_widget.cli import build_parser
+from talkex_widget.cli.options import limits_from
+from talkex_widget.cli.secrets import read_secret_file
 from talkex_widget.client import RoomClient, Socket
+from talkex_widget.core.auth import read_token
 from talkex_widget.core.limits import Limits
 from talkex_widget.server.config import ServerConfig
 
-
-def talkex(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "talkex_widget", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        **kwargs,
-    )
+from .helpers import eventually
+from .processes import TalkexServe, talkex
 
 
 def test_help_documents_every_serve_option() -> None:
     out = talkex("serve", "--help").stdout
     for option in ("--host", "--port", "--token", "--allow-origin", "--idle-timeout"):
         assert option in out
+    for option in ("--token-file", "--secret-file", "TALKEX_TOKEN_FILE", "TALKEX_SECRET_FILE"):
+        assert option in out
+    assert "--secret-file" in talkex("token", "--help").stdout
 
 
 def test_serve_defaults_are_the_config_classes_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,7 +41,7 @@ def test_serve_defaults_are_the_config_classes_defaults(monkeypatch: pytest.Monk
     assert (args.host, args.port, args.pubsub) == (config.host, config.port, config.pubsub)
     assert (args.idle_timeout, args.node_timeout) == (config.idle_timeout, config.node_timeout)
     assert args.max_body == config.rules.max_body
-    assert _limits(args) == Limits() == config.limits
+    assert limits_from(args) == Limits() == config.limits
 
 
 @pytest.mark.parametrize(
@@ -64,66 +62,56 @@ def test_bad_options_exit_2_with_a_clear_message(args: list[str], message: str) 
     assert message in result.stderr
 
 
-async def start_serve(*args: str) -> tuple[asyncio.subprocess.Process, str]:
-    if "--db" not in args:
-        args = (*args, "--db", "memory")  # never the user's real history
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "talkex_widget",
-        "serve",
-        "--port",
-        "0",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    while True:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-        assert line, "talkex serve exited before printing its URL"
-        match = re.search(r"(http://\S+)", line)
-        if match:
-            return proc, match.group(1)
+def serve(tmp_path: Path, *options: str, **kwargs: Any) -> TalkexServe:
+    """A ``talkex serve`` child on a free port, its output in ``tmp_path``; start it with
+    ``await asyncio.to_thread(s.start)`` (the test's loop keeps running meanwhile)."""
+    logs = len(list(tmp_path.glob("serve-*.log")))
+    return TalkexServe(*options, log=tmp_path / f"serve-{logs}.log", **kwargs)
 
 
-async def test_serve_prints_a_token_url_and_sigterm_closes_sockets_with_1001() -> None:
-    proc, url = await start_serve()
+async def stop(server: TalkexServe, sig: signal.Signals = signal.SIGTERM) -> int | None:
+    return await asyncio.to_thread(server.stop, sig)
+
+
+async def test_serve_prints_a_token_url_and_sigterm_closes_sockets_with_1001(
+    tmp_path: Path,
+) -> None:
+    s = serve(tmp_path)
+    await asyncio.to_thread(s.start)
     try:
-        base, token = url.split("?token=")
-        assert len(token) >= 32
-        page = await AsyncHTTPClient().fetch(url, follow_redirects=False, raise_error=False)
+        token = s.token
+        assert token is not None and len(token) >= 32
+        assert f"{s.url}?token={token}" in s.log.read_text()
+        page = await AsyncHTTPClient().fetch(
+            f"{s.url}?token={token}", follow_redirects=False, raise_error=False
+        )
         assert page.code == 302
-        socket = Socket(base, {"nickname": "alice", "token": token}, reconnect=False)
+        socket = Socket(s.url, {"nickname": "alice", "token": token}, reconnect=False)
         await socket.connect()
         room = RoomClient(socket, "lobby")
         await room.join()
         assert await room.send("hello") == 1
         conn = socket._conn
         assert conn is not None
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 15) == 0
+        assert await stop(s) == 0
         assert conn.close_code == 1001
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        s.kill()
 
 
-async def test_sigint_also_exits_cleanly() -> None:
-    proc, _url = await start_serve("--token", "")
-    proc.send_signal(signal.SIGINT)
-    assert await asyncio.wait_for(proc.wait(), 15) == 0
+async def test_sigint_also_exits_cleanly(tmp_path: Path) -> None:
+    s = serve(tmp_path, token="")
+    await asyncio.to_thread(s.start)
+    assert await stop(s, signal.SIGINT) == 0
 
 
-async def test_history_survives_a_restart_and_exports(tmp_path) -> None:
+async def test_history_survives_a_restart_and_exports(tmp_path: Path) -> None:
     db = tmp_path / "chat.db"
+    s = serve(tmp_path, db=str(db), token="restart-token")
     for round_ in range(2):
-        proc, url = await start_serve("--db", str(db))
+        await asyncio.to_thread(s.start)
         try:
-            base, token = url.split("?token=")
-            socket = Socket(base, {"nickname": "ada", "token": token}, reconnect=False)
+            socket = Socket(s.url, {"nickname": "ada", "token": "restart-token"}, reconnect=False)
             await socket.connect()
             room = RoomClient(socket, "lobby")
             await room.join()
@@ -136,8 +124,7 @@ async def test_history_survives_a_restart_and_exports(tmp_path) -> None:
                 assert await room.send("after restart") == 3
             await socket.disconnect()
         finally:
-            proc.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(proc.wait(), 15) == 0
+            assert await stop(s) == 0
     result = talkex("export", "lobby", "--db", str(db), "--format", "json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -177,3 +164,163 @@ def test_serve_reports_a_port_in_use(tmp_path) -> None:
         result = talkex("serve", "--port", port, "--db", "memory")
     assert result.returncode == 1
     assert "cannot listen" in result.stderr
+
+
+# -- secrets from files (issue 12, finding 8) --------------------------------------------------
+
+SECRET = "s3cret-" + "x" * 33
+"""Long enough for any minimum length the server asks of ``--secret``."""
+
+
+def secret_file(directory: Path, content: str | bytes, name: str = "secret") -> Path:
+    """A file only its owner may read, as a secret file should be."""
+    path = directory / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    path.chmod(0o600)
+    return path
+
+
+def command_line(pid: int) -> str:
+    """What ``ps`` shows every local user: the process's arguments."""
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+async def test_a_token_file_keeps_the_token_out_of_the_process_list(tmp_path: Path) -> None:
+    token = "tok-" + "y" * 40
+    s = serve(tmp_path, "--token-file", str(secret_file(tmp_path, token + "\n", "token")))
+    await asyncio.to_thread(s.start)
+    try:
+        assert s.token == token  # the newline is not part of it
+        assert token not in command_line(s.pid)
+        socket = Socket(s.url, {"nickname": "ada", "token": token}, reconnect=False)
+        await socket.connect()
+        await socket.disconnect()
+        assert "shows in ps" not in s.log.read_text()
+    finally:
+        assert await stop(s) == 0
+
+
+async def test_a_secret_file_signs_and_checks_tokens_out_of_the_process_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = secret_file(tmp_path, SECRET + "\n")
+    s = serve(tmp_path, "--secret-file", str(path))
+    await asyncio.to_thread(s.start)
+    try:
+        assert SECRET not in command_line(s.pid)
+        issued = talkex("token", "ada", "--secret-file", str(path))
+        assert issued.returncode == 0, issued.stderr
+        monkeypatch.setenv("TALKEX_SECRET_FILE", str(path))  # the environment works as well
+        from_env = talkex("token", "bob")
+        assert from_env.returncode == 0, from_env.stderr
+        for nickname, result in (("ada", issued), ("bob", from_env)):
+            token = result.stdout.strip()
+            assert read_token(SECRET, token) == nickname
+            socket = Socket(s.url, {"nickname": "mallory", "token": token}, reconnect=False)
+            await socket.connect()
+            room = RoomClient(socket, "lobby")
+            await room.join()
+            await eventually(lambda r=room, n=nickname: n in r.presence.statuses())
+            await socket.disconnect()
+    finally:
+        assert await stop(s) == 0
+
+
+def test_a_secret_on_the_command_line_works_with_a_warning(tmp_path: Path) -> None:
+    result = talkex("token", "ada", "--secret", SECRET)
+    assert result.returncode == 0
+    assert read_token(SECRET, result.stdout.strip()) == "ada"
+    assert "--secret on the command line is visible to every local user (ps)" in result.stderr
+    assert SECRET not in result.stderr
+
+
+def test_a_secret_file_others_can_read_works_with_a_warning(tmp_path: Path) -> None:
+    path = secret_file(tmp_path, SECRET)
+    path.chmod(0o644)
+    result = talkex("token", "ada", "--secret-file", str(path))
+    assert result.returncode == 0
+    assert read_token(SECRET, result.stdout.strip()) == "ada"
+    assert "can be read by other users (mode 0o644): chmod 600 it" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("abc", "abc"),
+        ("abc\n", "abc"),
+        ("abc\r\n", "abc"),
+        ("abc\n\n", "abc\n"),  # one newline, the one an editor or echo adds
+        (" abc \n", " abc "),
+    ],
+)
+def test_one_trailing_newline_is_dropped(tmp_path: Path, text: str, secret: str) -> None:
+    assert read_secret_file(secret_file(tmp_path, text), "--secret-file") == secret
+
+
+@pytest.mark.parametrize("command", [["token", "ada"], ["serve", "--port", "0", "--db", "memory"]])
+@pytest.mark.parametrize(
+    ("make_args", "env", "message"),
+    [
+        (lambda d: ["--secret-file", str(d / "missing")], {}, "missing: no such file"),
+        (lambda d: ["--secret-file", str(d)], {}, "cannot read it (Is a directory)"),
+        (lambda d: ["--secret-file", str(secret_file(d, ""))], {}, "the file is empty"),
+        (lambda d: ["--secret-file", str(secret_file(d, "\n"))], {}, "the file is empty"),
+        (
+            lambda d: ["--secret-file", str(secret_file(d, b"caf\xe9", "latin"))],
+            {},
+            "not UTF-8 text",
+        ),
+        (
+            lambda d: ["--secret", SECRET, "--secret-file", str(secret_file(d, SECRET))],
+            {},
+            "argument --secret-file: not allowed with argument --secret",
+        ),
+        (
+            lambda d: [],
+            {"TALKEX_SECRET": SECRET, "TALKEX_SECRET_FILE": "x"},
+            "both TALKEX_SECRET and TALKEX_SECRET_FILE are set: keep one",
+        ),
+        (lambda d: [], {"TALKEX_SECRET_FILE": "/nonexistent/secret"}, "no such file"),
+    ],
+)
+def test_unusable_secret_files_exit_2_with_a_clear_message(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+    make_args: Callable[[Path], list[str]],
+    env: dict[str, str],
+    message: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = talkex(*command, *make_args(tmp_path))
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and SECRET not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--token-file", "/nonexistent/token"], "--token-file /nonexistent/token: no such file"),
+        (["--token", "t", "--token-file", "f"], "not allowed with argument --token"),
+    ],
+)
+def test_unusable_token_files_exit_2_with_a_clear_message(args: list[str], message: str) -> None:
+    result = talkex("serve", "--port", "0", "--db", "memory", *args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+
+
+def test_an_empty_token_file_does_not_turn_authentication_off(tmp_path: Path) -> None:
+    result = talkex(
+        "serve",
+        "--port",
+        "0",
+        "--db",
+        "memory",
+        "--token-file",
+        str(secret_file(tmp_path, "\n", "token")),
+    )
+    assert result.returncode == 2
+    assert "the file is empty" in result.stderr

@@ -1,28 +1,29 @@
-"""The ``talkex`` command: ``serve`` a chat server (more subcommands join as they land)."""
+"""The ``talkex`` command line: every subcommand and option, with defaults and help.
+
+Apart from :mod:`talkex_widget.cli` (which runs the commands) so that each stays small; the
+defaults come from :class:`~talkex_widget.server.config.ServerConfig` and the classes it holds,
+the one place each default lives, imported without the web stack so ``--help`` stays quick.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import os
-import signal
-import sys
-from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from talkex_widget.cli.secrets import add_secret_option
 from talkex_widget.core.version import __version__
 
 if TYPE_CHECKING:
     from talkex_widget.core.limits import Limits
-    from talkex_widget.server.app import TalkexServer
     from talkex_widget.server.config import ServerConfig
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "limits_from"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand. Secrets are read afterwards, by
+    :func:`~talkex_widget.cli.secrets.secret_value`: a file is read only when it is used."""
     parser = argparse.ArgumentParser(
         prog="talkex",
         description="Talkex: chat with presence for people who work in notebooks.",
@@ -47,11 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("TALKEX_PORT", d.port),
         help=f"TCP port, 0 for any free port (default: {d.port}; env TALKEX_PORT)",
     )
-    serve.add_argument(
-        "--token",
-        default=os.environ.get("TALKEX_TOKEN"),
-        help="access token (default: random, printed in the start-up URL; "
-        "'' turns auth off, loopback hosts only; env TALKEX_TOKEN)",
+    add_secret_option(
+        serve,
+        "token",
+        "access token; default: random, printed in the start-up URL; "
+        "'' turns auth off, loopback hosts only",
     )
     _add_db_option(serve)
     serve.add_argument(
@@ -91,11 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"close sockets silent for this long (default: {d.idle_timeout:g})",
     )
-    serve.add_argument(
-        "--secret",
-        default=os.environ.get("TALKEX_SECRET"),
-        help="sign identity tokens with this secret: sockets then need a token from "
-        "'talkex token NICKNAME' and take the nickname from it (env TALKEX_SECRET)",
+    add_secret_option(
+        serve,
+        "secret",
+        "sign identity tokens with this secret (32 bytes or more): sockets then need a token "
+        "from 'talkex token NICKNAME' and take the nickname from it",
     )
     serve.add_argument(
         "--jupyterhub",
@@ -121,11 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument(
         "--ttl", type=_duration, default="1d", help="lifetime, e.g. 30m, 1h, 7d (default: 1d)"
     )
-    token.add_argument(
-        "--secret",
-        default=os.environ.get("TALKEX_SECRET"),
-        help="the server's --secret (env TALKEX_SECRET)",
-    )
+    add_secret_option(token, "secret", "the server's --secret")
 
     export = commands.add_parser(
         "export",
@@ -151,12 +148,6 @@ def _server_defaults() -> ServerConfig:
     from talkex_widget.server.config import ServerConfig
 
     return ServerConfig(token=None)
-
-
-def default_db_url() -> str:
-    from platformdirs import user_data_dir
-
-    return "sqlite:///" + str(Path(user_data_dir("talkex", appauthor=False)) / "talkex.db")
 
 
 def _add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -235,7 +226,8 @@ def _add_limit_options(parser: argparse.ArgumentParser, defaults: ServerConfig) 
     )
 
 
-def _limits(args: argparse.Namespace) -> Limits:
+def limits_from(args: argparse.Namespace) -> Limits:
+    """The connection limits ``serve`` was given."""
     from talkex_widget.core.limits import Limits
 
     return Limits(
@@ -287,132 +279,3 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, got {port}")
     return port
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper() if hasattr(args, "log_level") else "INFO",
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if args.command == "serve":
-        return _serve(parser, args)
-    if args.command == "token":
-        return _token(parser, args)
-    if args.command == "export":
-        return asyncio.run(_export(args))
-    parser.error(f"unknown command {args.command}")  # unreachable: argparse checks choices
-    return 2
-
-
-def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from talkex_widget.core.rooms import RoomRules
-    from talkex_widget.server.app import TalkexServer
-    from talkex_widget.server.config import ServerConfig
-
-    config = ServerConfig(
-        db=args.db or default_db_url(),
-        host=args.host,
-        port=args.port,
-        allow_origins=tuple(args.allow_origin),
-        idle_timeout=args.idle_timeout,
-        pubsub=args.pubsub,
-        node_name=args.node_name,
-        node_timeout=args.node_timeout,
-        secret=args.secret or None,
-        limits=_limits(args),
-        rules=RoomRules(max_body=args.max_body),
-    )
-    if args.token is not None:
-        config.token = args.token or None
-    if args.jupyterhub:
-        _as_hub_service(parser, config)
-    try:
-        server = TalkexServer(config)  # checks the config and the backend URLs
-    except ValueError as exc:
-        parser.error(str(exc))
-    return asyncio.run(_run(server))
-
-
-def _as_hub_service(parser: argparse.ArgumentParser, config: ServerConfig) -> None:
-    """Hub mode: the hub chose the address and the prefix, and its login replaces tokens."""
-    try:
-        from talkex_widget.server.hub import HubConfigError, HubSettings
-    except ImportError as exc:
-        parser.error(
-            f"--jupyterhub needs JupyterHub: pip install 'talkex-widget[jupyterhub]' ({exc})"
-        )
-    try:
-        config.hub = HubSettings.from_env()
-        config.host, config.port = config.hub.bind
-    except HubConfigError as exc:
-        parser.error(str(exc))
-    config.secret, config.allow_origins = None, ()
-
-
-async def _run(server: TalkexServer) -> int:
-    from talkex_widget.backends.history import HistoryError
-
-    config = server.config
-    try:
-        await server.start()
-    except HistoryError as exc:
-        print(f"talkex: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(
-            f"talkex: cannot listen on {config.host}:{config.port}: {exc.strerror}", file=sys.stderr
-        )
-        return 1
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    print(f"Talkex {__version__} is serving. Open in a browser:\n    {server.url}", flush=True)
-    await stop.wait()
-    print("talkex: shutting down", flush=True)
-    await server.stop()
-    return 0
-
-
-def _token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from talkex_widget.core.auth import issue_token
-    from talkex_widget.core.rooms import DEFAULT_RULES, RoomError
-
-    if not args.secret:
-        parser.error("token needs the server's secret: --secret or TALKEX_SECRET")
-    try:
-        nickname = DEFAULT_RULES.nickname(args.nickname)
-    except RoomError as exc:
-        parser.error(exc.reason)
-    print(issue_token(args.secret, nickname, args.ttl))
-    return 0
-
-
-async def _export(args: argparse.Namespace) -> int:
-    from talkex_widget.backends.history import HistoryError, from_url
-    from talkex_widget.core.transcript import render
-
-    store = from_url(args.db or default_db_url())
-    try:
-        await store.start()
-        messages = []
-        after = 0
-        while True:
-            page, more = await store.after(args.room, after, 500)
-            messages.extend(page)
-            if not more or not page:
-                break
-            after = page[-1].id
-    except HistoryError as exc:
-        print(f"talkex: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        await store.close()
-    text = render(args.room, messages, args.format)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return 0
