@@ -18,9 +18,22 @@ from urllib.parse import urlsplit
 
 import orjson
 
-__all__ = ["MAX_ORIGINS", "Auth", "Identity", "TokenError", "issue_token", "read_token"]
+__all__ = [
+    "MAX_ORIGINS",
+    "VIEW_PREFIX",
+    "Auth",
+    "Identity",
+    "TokenError",
+    "issue_token",
+    "issue_view_token",
+    "read_token",
+    "read_view_token",
+]
 
 _PREFIX = "tx1"
+VIEW_PREFIX = "tv1"
+"""Viewer tokens (see :func:`issue_view_token`): a prefix of their own, inside the signed
+text, so a token of one kind never passes for the other even if the keys were equal."""
 _ORIGIN_RE = re.compile(
     r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?"
 )
@@ -49,17 +62,19 @@ def _sign(secret: str, payload: str) -> str:
     return _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
 
 
-def issue_token(secret: str, nickname: str, ttl: float, now: float | None = None) -> str:
+def issue_token(
+    secret: str, nickname: str, ttl: float, now: float | None = None, *, prefix: str = _PREFIX
+) -> str:
     """A token binding ``nickname`` until ``now + ttl`` (seconds), signed with ``secret``."""
     expires = int((now if now is not None else time.time()) + ttl)
     payload = _b64(orjson.dumps({"sub": nickname, "exp": expires}))
-    return f"{_PREFIX}.{payload}.{_sign(secret, f'{_PREFIX}.{payload}')}"
+    return f"{prefix}.{payload}.{_sign(secret, f'{prefix}.{payload}')}"
 
 
-def read_token(secret: str, token: str, now: float | None = None) -> str:
+def read_token(secret: str, token: str, now: float | None = None, *, prefix: str = _PREFIX) -> str:
     """The nickname a valid token binds; :class:`TokenError` otherwise."""
     parts = token.split(".")
-    if len(parts) != 3 or parts[0] != _PREFIX:
+    if len(parts) != 3 or parts[0] != prefix:
         raise TokenError("not a signed Talkex token")
     expected = _sign(secret, f"{parts[0]}.{parts[1]}")
     if not hmac.compare_digest(expected.encode(), parts[2].encode()):
@@ -76,12 +91,34 @@ def read_token(secret: str, token: str, now: float | None = None) -> str:
     return nickname
 
 
+def issue_view_token(key: str, nickname: str, ttl: float, now: float | None = None) -> str:
+    """A viewer token: the Jupyter server extension vouches that the person viewing a
+    notebook is ``nickname`` (from Jupyter's own login), for ``ttl`` seconds.
+
+    ``key`` is the embedded server's view key, which only that server and the extensions of
+    the same OS user read (from the 0600 runtime file): a front end cannot mint one, so a
+    view cannot claim to be someone else.
+    """
+    return issue_token(key, nickname, ttl, now, prefix=VIEW_PREFIX)
+
+
+def read_view_token(key: str, token: str, now: float | None = None) -> str:
+    """The nickname a valid viewer token binds; :class:`TokenError` otherwise."""
+    return read_token(key, token, now, prefix=VIEW_PREFIX)
+
+
 class Auth:
     def __init__(
-        self, token: str | None, allow_origins: tuple[str, ...] = (), secret: str | None = None
+        self,
+        token: str | None,
+        allow_origins: tuple[str, ...] = (),
+        secret: str | None = None,
+        view_key: str | None = None,
     ) -> None:
         self.token = token or None
         self.secret = secret or None
+        self.view_key = view_key or None
+        """Checks viewer tokens (:func:`issue_view_token`) beside the shared token."""
         self.allow_origins = {o.rstrip("/") for o in allow_origins}
 
     @property
@@ -95,6 +132,11 @@ class Auth:
             return Identity(None)
         if given is None:
             return None
+        if self.view_key is not None and given.startswith(VIEW_PREFIX + "."):
+            try:
+                return Identity(read_view_token(self.view_key, given))
+            except TokenError:
+                return None
         if self.secret is not None and given.startswith(_PREFIX + "."):
             try:
                 return Identity(read_token(self.secret, given))

@@ -48,7 +48,7 @@ def make_app(service: ChatService, config: ServerConfig) -> tornado.web.Applicat
     In hub mode every route is under the hub's service prefix, the hub identifies people, and
     the hub's sign-in routes are added; nobody vouches for origins (all is on the hub's own).
     """
-    auth = Auth(config.token, config.allow_origins, config.secret)
+    auth = Auth(config.token, config.allow_origins, config.secret, config.view_key)
     prefix, limits = config.prefix, config.limits
     identifier: Identifier = TokenIdentifier(auth)
     settings: dict[str, Any] = {}

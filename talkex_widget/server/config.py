@@ -39,6 +39,9 @@ class ServerConfig:
     limits: Limits = field(default_factory=Limits)
     secret: str | None = None
     """With a secret, sockets need signed tokens that bind the nickname (``talkex token``)."""
+    view_key: str | None = None
+    """Lets the Jupyter server extension vouch for who views a notebook (viewer tokens); the
+    embedded server makes one and shares it only through the 0600 runtime file."""
     node_name: str | None = None
     """This process's name among the servers sharing a pubsub (default: hostname:port)."""
     node_timeout: float = NODE_TIMEOUT
