@@ -324,3 +324,18 @@ def test_an_empty_token_file_does_not_turn_authentication_off(tmp_path: Path) ->
     )
     assert result.returncode == 2
     assert "the file is empty" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cluster-secret-file", "/nonexistent/c"], "--cluster-secret-file /nonexistent/c: no"),
+        (["--cluster-secret", "short"], "the cluster secret must be at least 32 bytes long"),
+    ],
+)
+def test_unusable_cluster_secrets_exit_2_with_a_clear_message(
+    args: list[str], message: str
+) -> None:
+    result = talkex("serve", "--port", "0", "--db", "memory", *args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr

@@ -1,5 +1,6 @@
 """Two ``talkex serve`` processes on one Redis: ``test_cluster.py``'s scenarios for real, and
-the crashes a memory bus cannot show (a node killed with SIGKILL, Redis itself killed).
+the crashes a memory bus cannot show (a node killed with SIGKILL, Redis itself killed). The
+nodes sign the bus with a cluster secret, and someone else on the same Redis is heard by none.
 
 Every wait is on a condition with a bound. "Nothing more happens" is shown by waiting for a
 few heartbeats of the node concerned on the presence channel, observed with a pubsub of our
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,8 +19,10 @@ from typing import Any
 
 import orjson
 import pytest
+from redis.asyncio import Redis
+from tornado.httpclient import AsyncHTTPClient
 
-from talkex_widget.backends.pubsub.redis import RedisPubSub
+from talkex_widget.backends.pubsub import PubSub, from_url
 from talkex_widget.client import RoomClient, Socket
 from talkex_widget.server.service import PRESENCE_CHANNEL
 
@@ -29,6 +33,7 @@ from .redis_server import RedisServer
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 TOKEN = "cluster-token"
+CLUSTER_SECRET = "cluster-secret-" + "s" * 32
 NODE_TIMEOUT = 2.0
 HEARTBEAT = NODE_TIMEOUT / 3
 START_TIMEOUT = 30.0
@@ -40,8 +45,12 @@ class Node(TalkexServe):
     """One ``talkex serve`` process of the cluster, restarted on its port under its name."""
 
     def __init__(self, name: str, redis: RedisServer, db: str, directory: Path) -> None:
+        secret = directory / "cluster-secret"
+        secret.write_text(CLUSTER_SECRET + "\n")
+        secret.chmod(0o600)
         super().__init__(
             *("--pubsub", redis.url(), "--node-name", name, "--node-timeout", str(NODE_TIMEOUT)),
+            *("--cluster-secret-file", str(secret)),
             db=db,
             token=TOKEN,
             log=directory / f"node-{name}.log",
@@ -57,6 +66,16 @@ class Node(TalkexServe):
         health = await asyncio.to_thread(self.health)
         return None if health is None else str(health["status"])
 
+    async def rejected(self) -> int:
+        """How many pubsub messages the node dropped unsigned (``/healthz``, token holders)."""
+        response = await AsyncHTTPClient().fetch(
+            self.url + "healthz", headers={"Authorization": f"token {TOKEN}"}
+        )
+        return int(json.loads(response.body)["pubsub_rejected"])
+
+    def log_lines(self, text: str) -> list[str]:
+        return [line for line in self.log.read_text(errors="replace").splitlines() if text in line]
+
 
 class Cluster:
     """Redis, the nodes, the clients and a bus observer; all torn down by the fixture."""
@@ -66,7 +85,7 @@ class Cluster:
         self.redis = RedisServer(directory / "redis")
         self.nodes: list[Node] = []
         self.sockets: list[Socket] = []
-        self.observer: RedisPubSub | None = None
+        self.observer: PubSub | None = None
         self.heard: list[dict[str, Any]] = []
         """Every presence message on the bus since :meth:`observe`."""
 
@@ -85,7 +104,7 @@ class Cluster:
         return client
 
     async def observe(self) -> None:
-        self.observer = RedisPubSub(self.redis.url())
+        self.observer = from_url(self.redis.url(), secret=CLUSTER_SECRET)
         await self.observer.start()
         await self.observer.subscribe(PRESENCE_CHANNEL, self._heard)
 
@@ -93,7 +112,10 @@ class Cluster:
         self.heard.append(orjson.loads(data))
 
     def heartbeats(self, node: str, since: int) -> int:
-        return sum(1 for m in self.heard[since:] if m["type"] == "heartbeat" and m["node"] == node)
+        return self.count("heartbeat", node, since)
+
+    def count(self, kind: str, node: str, since: int = 0) -> int:
+        return sum(1 for m in self.heard[since:] if m["type"] == kind and m["node"] == node)
 
     async def quiet(self, *nodes: str, beats: int = 3) -> None:
         """Wait until each node sent ``beats`` more heartbeats: time for any late change."""
@@ -291,3 +313,72 @@ def test_serve_refuses_an_unreachable_redis_history() -> None:
     assert result.returncode == 1
     assert "talkex: cannot use the message history in Redis at 127.0.0.1:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_a_raw_redis_client_cannot_post_fake_presence_or_make_nodes_publish(
+    cluster: Cluster,
+) -> None:
+    """Anyone who can reach Redis can PUBLISH on the nodes' channels: none of it is heard."""
+    db = cluster.redis.url()
+    a = await cluster.node("a", db)
+    b = await cluster.node("b", db)
+    alice = await cluster.join(a, "alice")
+    bob = await cluster.join(b, "bob")
+    await eventually(lambda: metas(alice) == {"alice": 1, "bob": 1})
+    await eventually(lambda: metas(bob) == {"alice": 1, "bob": 1})
+    diffs = record_diffs(alice)
+    since = len(cluster.heard)
+
+    fake_msg = {"id": 99, "body": "I am the admin", "author": "bob", "sent_at": "2026-01-01Z"}
+    frame = orjson.dumps([None, None, "room:lobby", "new_msg", fake_msg]).decode()
+    join = {"joins": {"mallory": {"metas": [{"status": "online", "phx_ref": "x"}]}}, "leaves": {}}
+    forgeries = [
+        ("room:lobby", f"b\n{frame}"),  # a message "from" node b
+        ("room:lobby", "v1." + "0" * 64 + f".b\n{frame}"),  # with a made-up signature
+        ("talkex:presence", {"type": "delta", "node": "evil", "epoch": "e", "seq": 1,
+                             "topic": "room:lobby", "diff": join}),
+        ("talkex:presence", {"type": "sync", "node": "b", "epoch": "e", "seq": 9,
+                             "state": {}}),  # b "has nobody": bob would leave
+        *[("talkex:presence", {"type": "sync_request", "node": "evil", "to": "a"})] * 200,
+    ]  # fmt: skip
+    attacker = Redis.from_url(db, decode_responses=True)
+    try:
+        for channel, data in forgeries:
+            text = data if isinstance(data, str) else orjson.dumps(data).decode()
+            assert await attacker.publish(f"talkex:0:{channel}", text) >= 1
+    finally:
+        await attacker.aclose()
+    await cluster.quiet("a", "b")
+
+    assert alice.messages == {} and bob.messages == {}
+    assert metas(alice) == metas(bob) == {"alice": 1, "bob": 1}
+    assert diffs == []
+    assert cluster.count("sync", "a", since) == 0  # no full state published on request
+    for node in (a, b):  # both listen to the lobby and to presence: both dropped everything
+        assert await node.rejected() == len(forgeries)
+    for node in (a, b):  # one warning each, not one line per message
+        assert len(node.log_lines("not signed with this cluster's secret")) == 1
+    # and the cluster still works
+    said = await alice.send("still here")
+    await eventually(lambda: said in bob.messages)
+
+
+async def test_a_flood_of_sync_requests_from_a_node_is_answered_at_a_bounded_rate(
+    cluster: Cluster,
+) -> None:
+    """Validly signed requests (a broken node, or replays of recorded ones): a's whole state
+    goes out at most once a second, whatever the number of requests."""
+    db = cluster.redis.url()
+    a = await cluster.node("a", db)
+    await cluster.join(a, "alice")
+    await cluster.quiet("a")
+    assert cluster.observer is not None
+    since = len(cluster.heard)
+    started = time.monotonic()
+    request = orjson.dumps({"type": "sync_request", "node": "n", "to": "a"}).decode()
+    for _ in range(300):
+        await cluster.observer.publish(PRESENCE_CHANNEL, request)
+    elapsed = time.monotonic() - started
+    await cluster.quiet("a")  # > 1 s: any answer due has gone out
+    answers = cluster.count("sync", "a", since)
+    assert 1 <= answers <= 2 + elapsed

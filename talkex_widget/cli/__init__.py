@@ -64,6 +64,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         pubsub=args.pubsub,
         node_name=args.node_name,
         node_timeout=args.node_timeout,
+        cluster_secret=secret_value(parser, args, "cluster-secret") or None,
         secret=secret_value(parser, args, "secret") or None,
         limits=limits_from(args),
         rules=RoomRules(max_body=args.max_body),

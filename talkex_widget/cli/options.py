@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"pubsub shared by several server processes: memory:// (one process) "
         f"or redis://HOST:PORT/DB (default: {d.pubsub}; env TALKEX_PUBSUB)",
     )
+    add_secret_option(
+        serve,
+        "cluster-secret",
+        "sign what this server publishes on a redis:// pubsub and drop what is not signed "
+        "with it: the same secret on every server, 32 bytes or more",
+    )
     serve.add_argument(
         "--node-name",
         default=os.environ.get("TALKEX_NODE_NAME"),

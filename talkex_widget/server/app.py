@@ -92,7 +92,7 @@ class TalkexServer:
         self.config = config
         self.service = ChatService(
             history_store or history.from_url(config.db),
-            bus or pubsub.from_url(config.pubsub),
+            bus or pubsub.from_url(config.pubsub, secret=config.cluster_secret),
             rules=config.rules,
             max_channels=config.max_channels,
             limits=config.limits,

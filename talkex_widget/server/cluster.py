@@ -5,6 +5,11 @@ deltas and heartbeats go out on :data:`PRESENCE_CHANNEL`, what the other nodes s
 into the tracker, and the diffs it yields reach local members through ``on_diff``. Room frames
 for other nodes carry this node's name, so nobody receives its own broadcast twice. Publishing
 never raises: when the pubsub is down, each node's rooms keep working on their own.
+
+A node's full state goes out at most once per :data:`SYNC_ANSWER_INTERVAL`, however many sync
+requests arrive: every node hears that one answer, so requests made meanwhile wait for the next
+one instead of each costing a publish of everything (a flood of requests, forged or replayed,
+stays a trickle).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from talkex_widget.backends.pubsub import PubSub
 from talkex_widget.core.presence import Diff
 from talkex_widget.core.tracker import Tracker
 
-__all__ = ["NODE_TIMEOUT", "PRESENCE_CHANNEL", "Cluster"]
+__all__ = ["NODE_TIMEOUT", "PRESENCE_CHANNEL", "SYNC_ANSWER_INTERVAL", "Cluster"]
 
 log = logging.getLogger("talkex.cluster")
 
@@ -30,6 +35,10 @@ PRESENCE_CHANNEL = "talkex:presence"
 """Pubsub channel for the trackers of all nodes: deltas, heartbeats, state syncs."""
 NODE_TIMEOUT = 30.0
 """Seconds of silence after which a node is considered down and its users leave."""
+SYNC_ANSWER_INTERVAL = 1.0
+"""Shortest time between two publishes of this node's full state in answer to sync requests;
+below the tracker's :data:`~talkex_widget.core.tracker.SYNC_RETRY`, so an asker is answered
+before it asks again."""
 
 
 class Cluster:
@@ -47,6 +56,7 @@ class Cluster:
         on_diff: Callable[[str, Diff], None],
         spawn: Callable[[Coroutine[Any, Any, None]], None],
         node_timeout: float = NODE_TIMEOUT,
+        sync_interval: float = SYNC_ANSWER_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.pubsub = pubsub
@@ -54,8 +64,13 @@ class Cluster:
         self.on_diff = on_diff
         self.spawn = spawn
         self.node_timeout = node_timeout
+        self.sync_interval = sync_interval
         self.clock = clock
         self._heartbeat: asyncio.Task[None] | None = None
+        self._synced_at: float | None = None
+        """When this node's state last went out in answer to a sync request."""
+        self._sync_later: asyncio.TimerHandle | None = None
+        """The answer to sync requests that came too soon after the last one."""
 
     async def start(self) -> None:
         """Listen to the other trackers, say hello, and keep saying it."""
@@ -65,6 +80,9 @@ class Cluster:
 
     async def close(self) -> None:
         """Stop the heartbeats; the others will time this node out unless it comes back."""
+        if self._sync_later is not None:
+            self._sync_later.cancel()
+            self._sync_later = None
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -97,6 +115,10 @@ class Cluster:
         """A tracker message from another node (or this one: the tracker ignores its own)."""
         try:
             message = orjson.loads(data)
+            if message.get("type") == "sync_request":
+                if message.get("to") == self.tracker.node:
+                    self._answer_sync()
+                return
             deliveries, outgoing = self.tracker.receive(message, self.clock())
         except Exception:
             log.exception("bad presence message from the pubsub: %.200s", data)
@@ -105,6 +127,22 @@ class Cluster:
             self.on_diff(topic, diff)
         for reply in outgoing:
             self.spawn(self._send_presence(reply))
+
+    def _answer_sync(self) -> None:
+        """Publish this node's state now, or once when the interval since the last one ends."""
+        if self._sync_later is not None:
+            return  # the answer already scheduled will do
+        wait = 0.0
+        if self._synced_at is not None:
+            wait = self._synced_at + self.sync_interval - self.clock()
+        if wait > 0:
+            self._sync_later = asyncio.get_running_loop().call_later(wait, self._send_sync)
+        else:
+            self._send_sync()
+
+    def _send_sync(self) -> None:
+        self._sync_later, self._synced_at = None, self.clock()
+        self.spawn(self._send_presence(self.tracker.sync_message()))
 
     async def _send_presence(self, message: dict[str, Any]) -> None:
         await self.publish(PRESENCE_CHANNEL, orjson.dumps(message).decode())

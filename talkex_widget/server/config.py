@@ -45,6 +45,8 @@ class ServerConfig:
     node_name: str | None = None
     """This process's name among the servers sharing a pubsub (default: hostname:port)."""
     node_timeout: float = NODE_TIMEOUT
+    cluster_secret: str | None = None
+    """Signs what this node publishes on the pubsub and drops what no node signed (Redis)."""
     hub: HubSettings | None = None
     """JupyterHub mode (``talkex serve --jupyterhub``): the hub says who people are, and every
     route is under the hub's service prefix."""

@@ -120,7 +120,13 @@ class ChatService:
         return session
 
     def stats(self) -> dict[str, int]:
-        return {"rooms": len(self.rooms), "connections": len(self.sessions)}
+        """Counts for ``/healthz``; ``pubsub_rejected`` is what arrived on the pubsub without
+        this cluster's signature and was dropped (a forgery, or a node with another secret)."""
+        return {
+            "rooms": len(self.rooms),
+            "connections": len(self.sessions),
+            "pubsub_rejected": self.pubsub.rejected,
+        }
 
     # -- room operations, each used by Session ------------------------------------------------
 

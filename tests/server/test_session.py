@@ -114,7 +114,7 @@ async def test_closing_leaves_every_room(make_service: MakeService) -> None:
     assert set(service.rooms) == {"one"}
     assert set(service.tracker.state("room:one")) == {"watcher"}
     await send(session, None, "9", "phoenix", "heartbeat", {})  # a closed session says nothing
-    assert service.stats() == {"rooms": 1, "connections": 1}
+    assert service.stats() == {"rooms": 1, "connections": 1, "pubsub_rejected": 0}
 
 
 # -- through real sockets -------------------------------------------------------------------
