@@ -339,3 +339,14 @@ def test_unusable_cluster_secrets_exit_2_with_a_clear_message(
     result = talkex("serve", "--port", "0", "--db", "memory", *args)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    "nickname", ["Ada\u034f", "\u3164", "\u2800", "Ada\ufe0f", "Ada\U000e0100"]
+)
+def test_token_refuses_invisible_nicknames(tmp_path: Path, nickname: str) -> None:
+    """Issue 12, finding 10: a signed name is held to the socket's rules."""
+    result = talkex("token", nickname, "--secret-file", str(secret_file(tmp_path, SECRET)))
+    assert result.returncode == 2
+    assert "nickname may not contain control, invisible or filler characters" in result.stderr
+    assert result.stdout == ""
