@@ -1,6 +1,9 @@
 // The standalone page. The server serves one HTML shell at `/` and `/rooms/<room>`:
 // `/` shows the join form; `/rooms/<room>` shows the room once a nickname is known
 // (localStorage "talkex.nickname"), else the form with the room filled in.
+// The shell's <body> tells where the server lives (`data-base`, `/services/talkex/` on a
+// JupyterHub) and, when the server knows who you are (`data-user`, the hub user), the name:
+// then there is no nickname to choose.
 import { useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { JoinForm } from "./components/JoinForm.jsx";
@@ -9,6 +12,8 @@ import { ChatSession } from "./lib/session.js";
 import { nicknameError, roomError } from "./lib/validate.js";
 
 export const NICKNAME_KEY = "talkex.nickname";
+const BASE = document.body.dataset.base || "/";
+const SIGNED_IN_AS = document.body.dataset.user || "";
 
 function storedNickname() {
   try {
@@ -27,7 +32,8 @@ function storeNickname(nickname) {
 }
 
 function roomFromPath(pathname) {
-  const match = /^\/rooms\/([^/]+)\/?$/.exec(pathname);
+  if (!pathname.startsWith(BASE)) return null;
+  const match = /^rooms\/([^/]+)\/?$/.exec(pathname.slice(BASE.length));
   if (!match) return null;
   try {
     return decodeURIComponent(match[1]);
@@ -37,7 +43,7 @@ function roomFromPath(pathname) {
 }
 
 function roomPath(room) {
-  return `/rooms/${encodeURIComponent(room)}`;
+  return `${BASE}rooms/${encodeURIComponent(room)}`;
 }
 
 /** Socket params beyond the nickname: a `?token=` in the page URL (the cookie covers the rest). */
@@ -49,7 +55,7 @@ function extraParams() {
 function Room({ room, nickname, onChangeNickname }) {
   const [session, setSession] = useState(null);
   useEffect(() => {
-    const next = new ChatSession({ room, nickname, endPoint: "/socket", params: extraParams() });
+    const next = new ChatSession({ room, nickname, endPoint: `${BASE}socket`, params: extraParams() });
     next.connect();
     setSession(next);
     return () => next.disconnect();
@@ -57,10 +63,12 @@ function Room({ room, nickname, onChangeNickname }) {
   if (!session) return null;
   const actions = (
     <>
-      <button type="button" className="tx-link" onClick={onChangeNickname}>
-        Change nickname
-      </button>
-      <a className="tx-link" href="/">
+      {!SIGNED_IN_AS && (
+        <button type="button" className="tx-link" onClick={onChangeNickname}>
+          Change nickname
+        </button>
+      )}
+      <a className="tx-link" href={BASE}>
         Leave
       </a>
     </>
@@ -70,7 +78,7 @@ function Room({ room, nickname, onChangeNickname }) {
 
 function App() {
   const room = roomFromPath(window.location.pathname);
-  const [nickname, setNickname] = useState(storedNickname);
+  const [nickname, setNickname] = useState(() => SIGNED_IN_AS || storedNickname());
   const [editing, setEditing] = useState(false);
 
   useEffect(() => {
@@ -78,7 +86,7 @@ function App() {
   }, [room]);
 
   const join = (name, target) => {
-    storeNickname(name);
+    if (!SIGNED_IN_AS) storeNickname(name);
     if (target === room) {
       setNickname(name);
       setEditing(false);
@@ -94,6 +102,7 @@ function App() {
         initialNickname={nickname}
         initialRoom={room ?? ""}
         initialError={badRoom}
+        signedInAs={SIGNED_IN_AS}
         onJoin={join}
       />
     );

@@ -2,9 +2,15 @@
 // The token is no trait: the view says {kind: "hello", view} and the kernel answers
 // {kind: "config", view, token, server_url}. Each render is an independent view with its own
 // id, socket and transport (direct WebSocket, or the comm relay when that cannot open).
+// On a JupyterHub the kernel answers {kind: "config", view, server_url, hub: true} and no
+// token: the view reaches the hub's Talkex service through the page's own origin as the person
+// viewing it (their hub login), offers "Sign in to chat" until the service knows them, and
+// never uses the relay (the kernel would speak as its owner).
 import { createRoot } from "react-dom/client";
 import { Alert } from "./components/Alert.jsx";
 import { RoomView } from "./components/RoomView.jsx";
+import { SignIn } from "./components/SignIn.jsx";
+import { hubPrefix, watchSignIn } from "./lib/hub.js";
 import { randomId } from "./lib/ids.js";
 import { ChatSession } from "./lib/session.js";
 import { createTransports } from "./lib/transport.js";
@@ -33,6 +39,7 @@ function render({ model, el }) {
 
   let config = null;
   let session = null;
+  let stopWatching = null;
   let closed = false;
 
   const draw = (content) => root.render(content);
@@ -50,6 +57,8 @@ function render({ model, el }) {
     if (closed) return;
     if (session) session.disconnect();
     session = null;
+    if (stopWatching) stopWatching();
+    stopWatching = null;
     const room = model.get("room") || "";
     const nickname = model.get("nickname") || "";
     const problem = roomError(room) || nicknameError(nickname);
@@ -67,6 +76,10 @@ function render({ model, el }) {
       return;
     }
     const status = model.get("status");
+    if (config.hub) {
+      startOnHub(room, isStatus(status) ? status : "online", hubPrefix(serverUrl));
+      return;
+    }
     session = new ChatSession({
       room,
       nickname,
@@ -79,12 +92,34 @@ function render({ model, el }) {
     draw(<RoomView key={randomId()} session={session} onStatusChange={pickStatus} />);
   };
 
+  // Ask the service who the viewer is; join as that person once the hub has said.
+  const startOnHub = (room, status, prefix) => {
+    stopWatching = watchSignIn(prefix, (who) => {
+      if (closed) return;
+      if (who.state !== "in") {
+        draw(<SignIn prefix={prefix} who={who} />);
+        return;
+      }
+      session = new ChatSession({ room, nickname: who.name, status, endPoint: `${prefix}socket` });
+      session.connect();
+      draw(<RoomView key={randomId()} session={session} onStatusChange={pickStatus} />);
+    });
+  };
+
   const onCustom = (msg) => {
     if (!msg || msg.view !== view) return;
     if (transports.handle(msg)) return;
     if (msg.kind === "config") {
-      const next = { token: msg.token || null, server_url: msg.server_url || null };
-      const same = config && config.token === next.token && config.server_url === next.server_url;
+      const next = {
+        token: msg.token || null,
+        server_url: msg.server_url || null,
+        hub: msg.hub === true,
+      };
+      const same =
+        config &&
+        config.token === next.token &&
+        config.server_url === next.server_url &&
+        config.hub === next.hub;
       config = next;
       clearInterval(helloTimer);
       if (!same) restart();
@@ -123,6 +158,7 @@ function render({ model, el }) {
     model.off("change:status", onStatusTrait);
     if (session) session.disconnect();
     session = null;
+    if (stopWatching) stopWatching();
     root.unmount();
     container.remove();
   };

@@ -47,6 +47,15 @@ function fakeModel(values) {
 
 const settle = () => act(() => new Promise((resolve) => setTimeout(resolve, 20)));
 const until = (predicate, what) => act(() => waitFor(predicate, { what }));
+/** Like `until`, for what React renders after an await of its own (a fetch): each short act
+ * lets React flush, where one long act would hold the render until it ends. */
+async function rendered(predicate, what, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await settle();
+  }
+}
 
 let cleanups = [];
 beforeEach(() => {
@@ -100,6 +109,39 @@ describe("widget", () => {
     const join = model.sent.find((m) => m.kind === "relay_send" && JSON.parse(m.data)[3] === "phx_join");
     expect(JSON.parse(join.data)).toEqual([expect.any(String), expect.any(String), "room:lobby", "phx_join", {}]);
     expect(root.querySelector('[role="status"]').textContent).toBe("connected");
+  });
+
+  it("on a hub signs the viewer in, then joins as the hub user through the page's origin", async () => {
+    const answers = [
+      { status: 401, body: { error: "not signed in to the hub" } },
+      { status: 200, body: { name: "bob", display_name: "bob", groups: [] } },
+    ];
+    const fetchMock = vi.fn(async () => {
+      const { status, body } = answers.length > 1 ? answers.shift() : answers[0];
+      return { status, json: async () => body };
+    });
+    vi.stubGlobal("fetch", fetchMock);
+    const model = fakeModel({ room: "lobby", nickname: "alice", status: "online", server_url: "" });
+    const { el, hello } = renderView(model);
+    model.emit("msg:custom", {
+      kind: "config",
+      view: hello.view,
+      server_url: "http://hub.internal:8000/services/talkex/",
+      hub: true,
+    });
+    await rendered(() => el.querySelector(".tx-signin a"), "the sign-in link");
+    const link = el.querySelector(".tx-signin a");
+    expect(link.textContent).toBe("Sign in to chat");
+    expect(link.getAttribute("href")).toBe("/services/talkex/login?next=%2Fservices%2Ftalkex%2Fsigned-in");
+    expect(link.getAttribute("target")).toBe("_blank");
+    expect(fetchMock.mock.calls[0][0]).toBe("/services/talkex/api/me");
+
+    await rendered(() => UnreachableWebSocket.urls.length > 0, "the socket");
+    const url = new URL(UnreachableWebSocket.urls[0]);
+    expect(url.pathname).toBe("/services/talkex/socket/websocket");
+    expect(Object.fromEntries(url.searchParams)).toEqual({ nickname: "bob", vsn: "2.0.0" });
+    await settle();
+    expect(model.sent.some((m) => m.kind === "relay_open")).toBe(false);
   });
 
   it("syncs the status both ways", async () => {

@@ -4,10 +4,17 @@ import { Alert } from "./Alert.jsx";
 
 /**
  * Nickname and room, validated with the server's rules before anything is sent.
- * `onJoin(nickname, room)` gets the stripped nickname.
+ * `onJoin(nickname, room)` gets the stripped nickname. With `signedInAs` (a name the server
+ * vouches for, as on a JupyterHub) there is no nickname to choose: only the room.
  */
-export function JoinForm({ initialNickname = "", initialRoom = "", initialError = null, onJoin }) {
-  const [nickname, setNickname] = useState(initialNickname);
+export function JoinForm({
+  initialNickname = "",
+  initialRoom = "",
+  initialError = null,
+  signedInAs = "",
+  onJoin,
+}) {
+  const [nickname, setNickname] = useState(signedInAs || initialNickname);
   const [room, setRoom] = useState(initialRoom);
   const [error, setError] = useState(initialError);
 
@@ -21,16 +28,20 @@ export function JoinForm({ initialNickname = "", initialRoom = "", initialError 
   return (
     <form className="tx-join" onSubmit={submit} noValidate>
       <h1 className="tx-join-title">Talkex</h1>
-      <label className="tx-field">
-        <span>Nickname</span>
-        <input
-          name="nickname"
-          value={nickname}
-          autoComplete="nickname"
-          maxLength={64}
-          onChange={(event) => setNickname(event.target.value)}
-        />
-      </label>
+      {signedInAs ? (
+        <p className="tx-signed-in">Signed in as {signedInAs}</p>
+      ) : (
+        <label className="tx-field">
+          <span>Nickname</span>
+          <input
+            name="nickname"
+            value={nickname}
+            autoComplete="nickname"
+            maxLength={64}
+            onChange={(event) => setNickname(event.target.value)}
+          />
+        </label>
+      )}
       <label className="tx-field">
         <span>Room</span>
         <input
