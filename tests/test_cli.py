@@ -20,7 +20,7 @@ from talkex_widget.core.auth import read_token
 from talkex_widget.core.limits import Limits
 from talkex_widget.server.config import ServerConfig
 
-from .helpers import eventually
+from .helpers import eventually, free_port
 from .processes import TalkexServe, talkex
 
 
@@ -350,3 +350,19 @@ def test_token_refuses_invisible_nicknames(tmp_path: Path, nickname: str) -> Non
     assert result.returncode == 2
     assert "nickname may not contain control, invisible or filler characters" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_redis_password_in_an_argument_is_warned_about_and_never_printed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = f"redis://:hunter2-password@127.0.0.1:{free_port()}/0"  # nobody there: exits 1
+    result = talkex("serve", "--port", "0", "--db", url, "--pubsub", url.replace("/0", "/1"))
+    assert result.returncode == 1
+    for option, env in (("--db", "TALKEX_DB"), ("--pubsub", "TALKEX_PUBSUB")):
+        assert f"{option} holds a password, visible to every local user (ps)" in result.stderr
+        assert f"give the URL in {env} instead" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout
+    monkeypatch.setenv("TALKEX_DB", url)  # where it belongs: no warning
+    result = talkex("serve", "--port", "0")
+    assert result.returncode == 1
+    assert "holds a password" not in result.stderr and "hunter2" not in result.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from talkex_widget.cli.options import build_parser, limits_from
-from talkex_widget.cli.secrets import secret_value
+from talkex_widget.cli.secrets import secret_value, warn_if_password_argument
 from talkex_widget.core.version import __version__
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from talkex_widget.server.app import TalkexServer
     from talkex_widget.server.config import ServerConfig
 
+    warn_if_password_argument("--pubsub", "TALKEX_PUBSUB", args.pubsub)
+    warn_if_password_argument("--db", "TALKEX_DB", args.db)
     config = ServerConfig(
         db=args.db or default_db_url(),
         host=args.host,

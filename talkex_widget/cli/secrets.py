@@ -20,8 +20,15 @@ import logging
 import os
 import stat
 from pathlib import Path
+from urllib.parse import urlsplit
 
-__all__ = ["SecretFileError", "add_secret_option", "read_secret_file", "secret_value"]
+__all__ = [
+    "SecretFileError",
+    "add_secret_option",
+    "read_secret_file",
+    "secret_value",
+    "warn_if_password_argument",
+]
 
 log = logging.getLogger("talkex.cli")
 
@@ -106,6 +113,17 @@ def read_secret_file(path: Path, option: str) -> str:
             oct(stat.S_IMODE(mode)),
         )
     return text
+
+
+def warn_if_password_argument(option: str, env: str, url: str | None) -> None:
+    """Warn when a URL given as an argument holds a password (``redis://:PASSWORD@HOST``):
+    it is in ``ps`` like any other argument, while ``env`` would keep it out."""
+    if url and url != os.environ.get(env) and urlsplit(url).password:
+        log.warning(
+            "%s holds a password, visible to every local user (ps): give the URL in %s instead",
+            option,
+            env,
+        )
 
 
 def _env(name: str) -> str:

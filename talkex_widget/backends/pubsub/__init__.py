@@ -74,7 +74,9 @@ def from_url(url: str, *, secret: str | None = None) -> PubSub:
                 "--cluster-secret-file (or TALKEX_CLUSTER_SECRET)"
             )
     else:
-        raise ValueError(f"unknown pubsub URL {url!r}: use memory:// or redis://HOST:PORT/DB")
+        raise ValueError(  # the scheme only: the rest of a URL may hold a password
+            f"unknown pubsub URL scheme {scheme!r}: use memory:// or redis://HOST:PORT/DB"
+        )
     if not secret:
         return backend
     from talkex_widget.backends.pubsub.signed import SignedPubSub
