@@ -25,6 +25,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter server extension (:mod:`talkex_widget.notebook.jupyter_ext`), enabled by
+    the ``jupyter_server_config.d`` entry the package installs."""
+    return [{"module": "talkex_widget.notebook.jupyter_ext"}]
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext talkex_widget``: the ``%talkex`` and ``%chat`` magics."""
     from talkex_widget.notebook.magics import load

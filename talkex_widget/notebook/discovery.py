@@ -57,6 +57,9 @@ class ServerInfo:
     token: str | None = field(default=None, repr=False)
     pid: int | None = None
     """The process running the server, when known (from the runtime file)."""
+    view_key: str | None = field(default=None, repr=False)
+    """The embedded server's key for viewer tokens (runtime file only): the Jupyter server
+    extension signs with it who is viewing a notebook."""
     hub: bool = False
     """The server is a JupyterHub service and ``token`` the kernel's own hub token: the kernel
     speaks as its owner, and views never get the token (each viewer signs in to the hub)."""
@@ -125,7 +128,12 @@ def read_runtime_file() -> ServerInfo | None:
     """The server the runtime file names, or ``None`` if there is no readable file."""
     try:
         data = json.loads(runtime_file().read_text(encoding="utf-8"))
-        return ServerInfo(str(data["url"]), data.get("token") or None, int(data["pid"]))
+        return ServerInfo(
+            str(data["url"]),
+            data.get("token") or None,
+            view_key=data.get("view_key") or None,
+            pid=int(data["pid"]),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -135,6 +143,8 @@ def publish(info: ServerInfo) -> Path:
     path = runtime_file()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     payload = {"url": info.url, "token": info.token, "pid": info.pid or os.getpid()}
+    if info.view_key:
+        payload["view_key"] = info.view_key
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

@@ -213,7 +213,13 @@ def embedded_config() -> ServerConfig:
     from talkex_widget.backends.history import store_url
 
     db = os.environ.get("TALKEX_DB") or str(Path(jupyter_data_dir()) / "talkex" / "history.db")
-    return ServerConfig(host="127.0.0.1", port=0, token=secrets.token_urlsafe(32), db=store_url(db))
+    return ServerConfig(
+        host="127.0.0.1",
+        port=0,
+        token=secrets.token_urlsafe(32),
+        db=store_url(db),
+        view_key=secrets.token_urlsafe(32),  # for the Jupyter extension's viewer tokens
+    )
 
 
 class ServerFollower(Protocol):
@@ -287,7 +293,12 @@ class ServerManager:
             if found is not None or not start:
                 return found
             thread = ServerThread(embedded_config()).start()
-            info = ServerInfo(f"http://127.0.0.1:{thread.port}/", thread.config.token, os.getpid())
+            info = ServerInfo(
+                f"http://127.0.0.1:{thread.port}/",
+                thread.config.token,
+                view_key=thread.config.view_key,
+                pid=os.getpid(),
+            )
             publish(info)
             log.info("started the embedded Talkex server at %s", info.url)
             self._owned, self._owned_info = thread, info

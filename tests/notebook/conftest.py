@@ -44,7 +44,7 @@ from ..browser.conftest import (  # shared: one Chromium per process, screenshot
     pytest_runtest_makereport,
 )
 from ..helpers import free_port
-from ..jupyter_dirs import JupyterDirs, jupyter_dirs
+from ..jupyter_dirs import REPO, JupyterDirs, jupyter_dirs
 
 __all__ = [
     "STANDALONE_TOKEN",
@@ -176,6 +176,10 @@ def isolated_lab(root: Path) -> tuple[JupyterDirs, Path]:
         target = dirs.settings / f"{plugin}.jupyterlab-settings"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(values))
+    # The extension as ``pip install`` enables it (this checkout may be installed without it).
+    enable = dirs.root / "config" / "jupyter_server_config.d" / "talkex_widget.json"
+    enable.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "jupyter-config" / "jupyter_server_config.d" / "talkex_widget.json", enable)
     notebooks = root / "notebooks"
     notebooks.mkdir()
     return dirs, notebooks
@@ -218,8 +222,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         f"--ServerApp.root_dir={notebooks}",
     ]
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, env=dirs.child_env(), stdout=out, stderr=subprocess.STDOUT
+        process = subprocess.Popen(  # cwd: jupyter-collaboration writes its store there
+            command, env=dirs.child_env(), stdout=out, stderr=subprocess.STDOUT, cwd=root
         )
     server = Lab(f"http://127.0.0.1:{port}", token, notebooks, dirs.runtime, log)
     try:
