@@ -232,7 +232,8 @@ class ServerManager:
     """Which server this process (a kernel) talks to, and the embedded one it may run.
 
     The current server is, in order: the one chosen with :meth:`connect` or :meth:`serve`;
-    ``TALKEX_URL`` (``TALKEX_TOKEN`` if the URL has no token); the embedded server of this
+    ``TALKEX_URL`` (with ``TALKEX_TOKEN`` if the URL has no token, see
+    :func:`~.discovery.server_from_env`); the embedded server of this
     process; the one another kernel published in the runtime file; else a new embedded server,
     published for the others. Finding and starting happen under the runtime-file lock, so two
     kernels starting together end up on one server.
@@ -316,8 +317,15 @@ class ServerManager:
             return info
 
     def connect(self, url: str) -> ServerInfo:
-        """Talk to the server at ``url`` (``http://HOST:PORT/?token=T``) from now on."""
-        info = parse_server_url(url, os.environ.get("TALKEX_TOKEN"))
+        """Talk to the server at ``url`` (``http://HOST:PORT/?token=T``) from now on.
+
+        Without a token in ``url``, ``TALKEX_URL``'s server gets the environment's token and
+        any other server none: a token from the environment goes only where it came with.
+        """
+        info = parse_server_url(url)
+        env = server_from_env()
+        if info.token is None and env is not None and env.url == info.url:
+            info = env
         if not healthy(info):
             raise ConnectionError(f"no Talkex server answers at {info.url}")
         with self._lock:

@@ -19,6 +19,10 @@ comm messages are handled between cells.
 The kernel only connects to the widget's own server: the view names the URL, but a URL with
 another scheme, host, port or path is refused, so a view cannot make the kernel open arbitrary
 connections.
+
+Log lines never hold a view's URL or a server's refusal as they came: the URL's query carries
+the token, and a kernel's log goes to stderr, which ends up in cell outputs that are saved with
+the notebook. They name the view, the host and port, and a reason with every token cut out.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
@@ -82,6 +86,35 @@ def relay_target(url: object, server: ServerInfo) -> str | None:
     return urlunsplit((scheme, base.netloc, path, given.query, ""))
 
 
+def _where(url: object) -> str:
+    """``scheme://host:port`` of ``url`` for a log line: its path and query (the token) stay out."""
+    if not isinstance(url, str):
+        return f"a {type(url).__name__}, not a URL"
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "an unreadable URL"
+    return f"{parts.scheme}://{parts.hostname or ''}{port}"
+
+
+def _scrub(text: str, url: str, server: ServerInfo) -> str:
+    """``text`` with the view's token (from ``url``) and the server's token cut out.
+
+    A server or a library may echo what it was sent in an error; the reason goes to a log line
+    and back to the view, and neither may carry a token.
+    """
+    try:
+        secrets = set(parse_qs(urlsplit(url).query).get("token", []))
+    except ValueError:
+        secrets = set()
+    if server.token:
+        secrets.add(server.token)
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "…")
+    return text
+
+
 class _Connection:
     """One relayed WebSocket; its methods run on the background loop."""
 
@@ -113,8 +146,8 @@ class _Connection:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            reason = _reason(exc)
-            log.info("relay %s could not open: %s", self.key, reason)
+            reason = _scrub(_reason(exc), self.url, self.hub.server())
+            log.info("relay for view %s could not open: %s", self.key[0], reason)
             self.finish(CLOSE_ABNORMAL, reason[:120])
             return
         if self.closed:
@@ -219,7 +252,9 @@ class RelayHub:
             connection.finish(CLOSE_POLICY, "on a hub, views connect through the hub's proxy")
             return
         if target is None:
-            log.warning("relay refused for view %s: %r is not this widget's server", key[0], url)
+            log.warning(
+                "relay refused for view %s: %s is not this widget's server", key[0], _where(url)
+            )
             connection.finish(CLOSE_POLICY, "the relay only connects to this widget's server")
             return
         self._connections[key] = connection

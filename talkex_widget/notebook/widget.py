@@ -24,7 +24,7 @@ import traitlets
 
 from talkex_widget.core.rooms import DEFAULT_RULES, STATUSES, RoomError
 from talkex_widget.notebook.cells import BusyTimer
-from talkex_widget.notebook.discovery import ServerInfo, parse_server_url
+from talkex_widget.notebook.discovery import ServerInfo, parse_server_url, server_from_env
 from talkex_widget.notebook.embedded import LoopThread, manager
 from talkex_widget.notebook.link import MessageCallback, RoomLink
 from talkex_widget.notebook.registry import WidgetRegistry
@@ -37,6 +37,8 @@ log = logging.getLogger("talkex.widget")
 
 STATIC = Path(__file__).parents[1] / "static"
 DEFAULT_TIMEOUT = 10.0
+FRONT_END_READ_ONLY = frozenset({"server_url"})
+"""Synced traits the views show but may not set (see :meth:`ChatWidget.set_state`)."""
 
 
 def default_nickname() -> str:
@@ -60,7 +62,8 @@ class ChatWidget(anywidget.AnyWidget):
 
     Traits ``room``, ``nickname``, ``status`` and ``server_url`` are synced with the views:
     set them from Python and the views rejoin or change status; a view's status menu sets
-    ``status`` here. ``server_url`` is the server's http address and never holds the token.
+    ``status`` here. ``server_url`` is the server's http address and never holds the token;
+    the views show it but cannot change it (:meth:`set_state`).
     """
 
     _esm = STATIC / "widget.js"
@@ -131,16 +134,41 @@ class ChatWidget(anywidget.AnyWidget):
     def _valid_server_url(self, proposal: dict[str, Any]) -> str:
         """A URL given with ``?token=`` keeps the token out of the trait (and the notebook).
 
-        Without a token, the same server keeps its token; another one gets ``TALKEX_TOKEN``.
+        Without a token, the same server keeps its token; ``TALKEX_URL``'s server gets the
+        environment's token; any other gets none: a token from the environment only ever
+        goes to the URL it came with.
         """
         info = parse_server_url(proposal["value"])
         if info.token is None:
+            env = server_from_env()
             if info.url == self._server.url:
                 info = self._server
-            else:
-                info = ServerInfo(info.url, _env_token())
+            elif env is not None and info.url == env.url:
+                info = env
         self._server = info
         return info.url
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """A state update from a view: ``room``, ``nickname``, ``status`` and the like apply;
+        a ``server_url`` does not.
+
+        Which server a kernel talks to (and sends its token to) is chosen in Python only: the
+        ``server`` argument, ``TALKEX_URL``, ``%talkex connect``, the runtime file. A viewer of
+        a dashboard can send widget updates without running code, so taking the URL from a
+        view would let them point the kernel, with its token, anywhere. The views are told the
+        kernel's value again, so they stay in step.
+        """
+        refused = FRONT_END_READ_ONLY.intersection(sync_data)
+        if refused:
+            log.warning(
+                "ignored a view's change of %s: the server is chosen in Python",
+                ", ".join(sorted(refused)),
+            )
+            sync_data = {k: v for k, v in sync_data.items() if k not in refused}
+        if sync_data:
+            super().set_state(sync_data)
+        if refused:
+            self.send_state(sorted(refused))
 
     @traitlets.observe("room", "nickname")
     def _rejoin(self, _change: dict[str, Any]) -> None:
@@ -328,7 +356,3 @@ def _check(rule: Callable[[Any], str], value: Any) -> str:
         return rule(value)
     except RoomError as exc:
         raise traitlets.TraitError(exc.reason) from None
-
-
-def _env_token() -> str | None:
-    return os.environ.get("TALKEX_TOKEN") or None

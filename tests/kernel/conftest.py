@@ -8,19 +8,23 @@ an install.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+import queue
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
 from ..jupyter_dirs import KERNEL_NAME, JupyterDirs, jupyter_dirs
 
-__all__ = ["Kernel", "Result", "jupyter_dirs", "kernel_manager", "start_kernel"]
+__all__ = ["IOPub", "Kernel", "Result", "jupyter_dirs", "kernel_manager", "start_kernel"]
 
 STARTUP_TIMEOUT = 60
 
@@ -44,15 +48,69 @@ def kernel_manager(dirs: JupyterDirs) -> KernelManager:
     return KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
 
 
+class IOPub:
+    """Every IOPub message of a kernel, as any front end (and so a saved notebook) gets them."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.messages: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        while self.client.iopub_channel.msg_ready():
+            self.messages.append(self.client.get_iopub_msg(timeout=1))
+        return self.messages
+
+    def wait(self, match: Callable[[dict[str, Any]], bool], timeout: float = 15) -> dict[str, Any]:
+        """The first message ``match`` accepts, waiting up to ``timeout`` seconds for it."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while True:
+            for msg in self.drain()[seen:]:
+                if match(msg):
+                    return msg
+            seen = len(self.messages)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError("no matching IOPub message")
+            with contextlib.suppress(queue.Empty):
+                self.messages.append(self.client.get_iopub_msg(timeout=min(remaining, 0.5)))
+
+    def custom(self, comm_id: str) -> list[dict[str, Any]]:
+        """The custom messages widget ``comm_id`` sent to its views."""
+        return [
+            m["content"]["data"]["content"]
+            for m in self.drain()
+            if m["msg_type"] == "comm_msg"
+            and m["content"]["comm_id"] == comm_id
+            and m["content"]["data"].get("method") == "custom"
+        ]
+
+    def text(self) -> str:
+        """Everything seen, as one string (to look for what must not be there)."""
+        return json.dumps(self.drain(), default=str)
+
+
+_serial = itertools.count(1)
+
+
 class Kernel:
-    """One kernel process and a blocking client for it."""
+    """One kernel process and a blocking client for it.
+
+    The process's own stdout and stderr (what a kernel writes outside any cell, and where
+    Python's last-resort logging ends up) go to :attr:`log`.
+    """
 
     def __init__(self, dirs: JupyterDirs, **extra_env: str) -> None:
         self.manager = kernel_manager(dirs)
-        self.manager.start_kernel(env=dirs.child_env(**extra_env), cwd=str(dirs.root))
+        self.log = dirs.root / f"kernel-{next(_serial)}.log"
+        with self.log.open("wb") as out:
+            self.manager.start_kernel(
+                env=dirs.child_env(**extra_env), cwd=str(dirs.root), stdout=out, stderr=out
+            )
         self.client = self.manager.client()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=STARTUP_TIMEOUT)
+        self._watchers: list[Any] = []
 
     @property
     def pid(self) -> int:
@@ -109,7 +167,34 @@ class Kernel:
                 return True
         return False
 
+    def comm_send(self, comm_id: str, data: dict[str, Any]) -> None:
+        """Send a ``comm_msg`` as a front end would (a widget update, a custom message)."""
+        msg = self.client.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
+        self.client.shell_channel.send(msg)
+
+    def watch(self) -> IOPub:
+        """A second client that records everything this kernel broadcasts from now on.
+
+        It has a session of its own (a second client of the manager would share the first's
+        identity and steal its replies) and listens to IOPub only; it is returned once it
+        receives, since a subscription takes a moment to start and misses what came before.
+        """
+        watcher = BlockingKernelClient()
+        watcher.load_connection_info(self.manager.get_connection_info())
+        watcher.start_channels(shell=False, stdin=False, hb=False, control=False)
+        self._watchers.append(watcher)
+        iopub = IOPub(watcher)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not iopub.drain():
+            assert time.monotonic() < deadline, "the IOPub subscription never started"
+            self.client.kernel_info()  # its busy and idle statuses reach every subscriber
+            with contextlib.suppress(queue.Empty):
+                iopub.messages.append(watcher.get_iopub_msg(timeout=0.2))
+        return iopub
+
     def shutdown(self) -> None:
+        for watcher in self._watchers:
+            watcher.stop_channels()
         self.client.stop_channels()
         if self.manager.is_alive():
             self.manager.shutdown_kernel(now=False)

@@ -16,6 +16,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from traitlets import TraitError
 
 from talkex_widget import ChatWidget
+from talkex_widget.client import ConnectError
 from talkex_widget.core.rooms import RoomRules, iso_now
 from talkex_widget.notebook.discovery import ServerInfo
 from talkex_widget.notebook.embedded import ServerManager, ServerThread
@@ -24,7 +25,7 @@ from talkex_widget.server.app import ServerConfig
 
 from .conftest import STANDALONE_TOKEN as TOKEN
 from .conftest import ViewSpy
-from .threaded import PyClient, wait_until
+from .threaded import PyClient, Trap, wait_until
 
 
 def test_nickname_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -232,3 +233,25 @@ def test_share_follows_the_servers_body_limit(servers: ServerManager) -> None:
     finally:
         widget.close()
         small.stop()
+
+
+def test_the_environments_token_goes_only_to_talkex_url(
+    servers: ServerManager, standalone: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"http://127.0.0.1:{standalone.port}/"
+    monkeypatch.setenv("TALKEX_URL", url)
+    monkeypatch.setenv("TALKEX_TOKEN", TOKEN)
+    widget = ChatWidget(nickname="ada", timeout=1)
+    trap = Trap()
+    try:
+        assert widget.send("with the environment's token") >= 1
+        with pytest.raises(ConnectError):  # the trap hangs up without answering
+            widget.server_url = trap.url  # Python may move the widget: not with that token
+        wait_until(lambda: trap.connections and trap.received[0], what="the trap's request")
+        assert b"GET /socket/websocket" in trap.received[0]
+        assert TOKEN.encode() not in trap.received[0]
+        widget.server_url = url  # back home: the environment's token again
+        assert widget.send("home again") >= 1
+    finally:
+        widget.close()
+        trap.close()

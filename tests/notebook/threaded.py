@@ -9,6 +9,8 @@ thread that reads, posts and watches presence beside kernels and browsers.
 from __future__ import annotations
 
 import contextlib
+import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +19,7 @@ from talkex_widget.client import RoomClient, Socket
 from talkex_widget.notebook.discovery import ServerInfo
 from talkex_widget.notebook.embedded import LoopThread
 
-__all__ = ["PyClient", "wait_until"]
+__all__ = ["PyClient", "Trap", "wait_until"]
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
@@ -80,3 +82,42 @@ class PyClient:
         with contextlib.suppress(Exception):
             self.loop.call(self.room.socket.disconnect())
         self.loop.stop()
+
+
+class Trap:
+    """A loopback port that records every connection made to it and what it was sent, and
+    answers nothing: where a forged URL points, to prove nobody went there (or with what)."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._server.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.received: list[bytes] = []
+        """What each connection sent within a second of opening, one entry per connection."""
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, name="trap", daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:  # closed
+                return
+            with conn:
+                with self._lock:
+                    self.received.append(b"")
+                    index = len(self.received) - 1
+                conn.settimeout(1.0)
+                data = b""
+                with contextlib.suppress(OSError):
+                    data = conn.recv(65536)
+                with self._lock:
+                    self.received[index] = data
+
+    @property
+    def connections(self) -> int:
+        with self._lock:
+            return len(self.received)
+
+    def close(self) -> None:
+        self._server.close()
