@@ -14,9 +14,10 @@ trait: the ``nickname`` argument, ``JUPYTERHUB_USER`` or the login name):
   hub's Talkex service uses, whatever the widget asks for;
 - under token login nobody is named: everyone holding the token is equally the owner, and
   anonymous names only tell collaborators apart. The first anonymous user to ask for a
-  nickname keeps it for the life of this Jupyter server (a person alone with their notebook
-  sees their usual name); anyone else viewing that widget chats under the anonymous name
-  Jupyter shows for them ("Anonymous Io").
+  nickname holds it (a person alone with their notebook sees their usual name) while they keep
+  asking (every view start and route connection asks), and for :data:`CLAIM_IDLE` seconds
+  after; anyone else viewing that widget meanwhile chats under the anonymous name Jupyter
+  shows for them ("Anonymous Io").
 
 This module has no I/O: :mod:`.route` asks it, then signs the answer.
 """
@@ -27,6 +28,8 @@ import getpass
 import os
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +38,9 @@ __all__ = ["Viewer", "Viewers", "is_anonymous", "owner_login"]
 _ANONYMOUS_ID = re.compile(r"[0-9a-f]{32}")
 MAX_WANTED = 200
 """Longer asks are cut here (the chat server refuses names past its own, lower limit)."""
+CLAIM_IDLE = 600.0
+"""Seconds a nickname stays with an anonymous user who stopped asking for it (a second
+browser of the same person gets it back once the first is gone this long)."""
 MAX_CLAIMS = 10_000
 """Nicknames remembered per Jupyter server; past this, new asks get the anonymous name."""
 
@@ -87,11 +93,29 @@ class Viewer:
 class Viewers:
     """The rule above, for one Jupyter server (which remembers who took which nickname)."""
 
-    def __init__(self, owner: str | None = None) -> None:
+    def __init__(
+        self, owner: str | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.owner = owner or owner_login()
-        self._claims: dict[str, str] = {}
-        """Nickname -> the anonymous user who asked for it first."""
+        self.clock = clock
+        self._claims: dict[str, tuple[str, float]] = {}
+        """Nickname -> the anonymous user holding it, and when they last asked."""
         self._lock = threading.Lock()
+
+    def _holder(self, wanted: str, username: str) -> str | None:
+        """Who holds ``wanted`` after ``username`` asked for it (under the lock)."""
+        now = self.clock()
+        held = self._claims.get(wanted)
+        if held is not None and held[0] != username and now - held[1] < CLAIM_IDLE:
+            return held[0]
+        if held is None and len(self._claims) >= MAX_CLAIMS:
+            for name, (_, since) in list(self._claims.items()):
+                if now - since >= CLAIM_IDLE:
+                    del self._claims[name]
+            if len(self._claims) >= MAX_CLAIMS:
+                return None
+        self._claims[wanted] = (username, now)
+        return username
 
     def viewer(self, user: Any, wanted: str | None = None) -> Viewer:
         """The chat identity of Jupyter's ``current_user``, viewing a widget whose nickname
@@ -101,10 +125,7 @@ class Viewers:
         wanted = (wanted or "").strip()[:MAX_WANTED] or self.owner
         if is_anonymous(user):
             with self._lock:
-                if wanted in self._claims or len(self._claims) < MAX_CLAIMS:
-                    holder = self._claims.setdefault(wanted, username)
-                else:
-                    holder = None
+                holder = self._holder(wanted, username)
             nickname = wanted if holder == username else display
         else:
             nickname = wanted if username == self.owner else username
