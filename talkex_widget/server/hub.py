@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import ipaddress
 import logging
 import os
 from collections.abc import Mapping
@@ -112,11 +113,22 @@ class HubSettings:
 
     @property
     def bind(self) -> tuple[str, int]:
-        """Host and port from :attr:`url`: the hub chose them, the service must use them."""
+        """Where to listen, from :attr:`url`: the hub chose the port and how to reach us.
+
+        An address (``127.0.0.1``) or ``localhost`` is bound as is. A name (``hub`` on
+        Kubernetes, where the proxy runs in another pod) names this host from elsewhere and
+        may not be bindable here, so every interface is bound.
+        """
         parts = urlsplit(self.url)
         if not parts.hostname:
             raise HubConfigError(f"JUPYTERHUB_SERVICE_URL has no host: {self.url!r}")
-        return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        host = parts.hostname
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            host = host if host == "localhost" else "0.0.0.0"
+        return host, port
 
     @property
     def cookie_secret(self) -> bytes:

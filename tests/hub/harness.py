@@ -247,6 +247,14 @@ class Hub:
         (self.root / "home" / user / name).write_text(json.dumps(notebook))
         return name
 
+    def service_answers(self) -> bool:
+        """The service's health check answers through the proxy."""
+        try:
+            _request(f"{self.service_url}healthz")
+        except (urllib.error.URLError, OSError):
+            return False
+        return True
+
     def service_pid(self) -> int | None:
         """The running service's process id, found by its mark and command line."""
         command = list(self.setup.service_command)

@@ -3,6 +3,8 @@ standalone page under /services/talkex/, and a service the hub restarts."""
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,18 @@ def run_in_kernel(hub: Hub, user: str, code: str) -> None:
         client.stop_channels()
 
 
+def restart_service(hub: Hub) -> None:
+    """SIGKILL the Talkex service and wait until the hub has started a new one that answers."""
+    old = hub.service_pid()
+    assert old is not None, "the service is not running"
+    os.kill(old, signal.SIGKILL)
+    hub.wait_until(
+        lambda: hub.service_pid() not in (None, old) and hub.service_answers(),
+        "the hub to restart the service",
+        timeout=90,
+    )
+
+
 def signed_in(page: Page, hub: Hub) -> Page:
     """The widget offers "Sign in to chat" in a browser new to the service: follow it."""
     widget = page.locator(".talkex-widget")
@@ -121,6 +135,19 @@ def test_two_hub_users_chat_as_themselves(hub: Hub, hub_login: Any) -> None:
 
     DOCS.mkdir(exist_ok=True)
     a.screenshot(path=str(DOCS / "jupyterhub-chat.png"))
+
+    # The service dies; the hub starts it again. Everyone reconnects by themselves, and what
+    # was acknowledged before is still there (SQLite history).
+    restart_service(hub)
+    for root in (a, b):
+        expect(root.get_by_role("status")).to_have_text("connected", timeout=JOIN_TIMEOUT)
+    say(b, "bob again, after the restart")
+    expect(written_by(a, "bob", "bob again, after the restart")).to_have_count(1)
+    run_in_kernel(hub, "alice", "w.send('the kernel of alice is back too')")
+    expect(written_by(b, "alice", "the kernel of alice is back too")).to_have_count(1)
+    for root in (a, b):
+        expect(written_by(root, "alice", "hello bob, alice here")).to_have_count(1)
+        expect(written_by(root, "bob", "sent from the kernel of bob")).to_have_count(1)
 
 
 def test_the_standalone_page_signs_in_with_the_hub_and_asks_no_nickname(

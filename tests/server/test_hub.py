@@ -45,6 +45,20 @@ def test_settings_come_from_the_hubs_variables() -> None:
     assert "service-secret" not in repr(settings)
 
 
+@pytest.mark.parametrize(
+    ("url", "bind"),
+    [
+        ("http://127.0.0.1:10101", ("127.0.0.1", 10101)),
+        ("http://[::1]:10101", ("::1", 10101)),
+        ("http://localhost:10101", ("localhost", 10101)),
+        ("http://hub:10101", ("0.0.0.0", 10101)),
+        ("http://10.0.0.7", ("10.0.0.7", 80)),
+    ],
+)
+def test_the_service_listens_where_the_hub_reaches_it(url: str, bind: tuple[str, int]) -> None:
+    assert HubSettings.from_env({**ENV, "JUPYTERHUB_SERVICE_URL": url}).bind == bind
+
+
 def test_outside_a_hub_the_error_names_what_is_missing() -> None:
     with pytest.raises(HubConfigError, match=r"JUPYTERHUB_API_TOKEN.*JUPYTERHUB_CLIENT_ID"):
         HubSettings.from_env({"JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:1"})
