@@ -161,17 +161,52 @@ describe("PresenceList", () => {
         people={[
           { name: "alice", status: "away", count: 2, self: false },
           { name: "me", status: "busy", count: 1, self: true },
+          { name: "zoe", status: "online", count: 1, self: false },
         ]}
       />,
     );
     const list = view.container.querySelector("ul");
     expect(list.getAttribute("aria-label")).toBe("Who's online");
-    const [alice, me] = list.querySelectorAll("li");
+    const [alice, me, zoe] = list.querySelectorAll("li");
     expect(alice.dataset.status).toBe("away");
-    expect(alice.querySelector(".tx-dot-away")).not.toBeNull();
-    expect(alice.textContent).toBe("alice×2");
-    expect(me.textContent).toBe("meyou");
+    expect(alice.querySelector(".tx-dot-away").getAttribute("aria-label")).toBe("away");
+    expect(alice.querySelector(".tx-person-name").textContent).toBe("alice×2");
+    expect(alice.querySelector(".tx-person-status").textContent).toBe("away");
+    expect(me.querySelector(".tx-person-name").textContent).toBe("meyou");
+    expect(me.querySelector(".tx-person-status").textContent).toBe("busy");
     expect(me.querySelector("bdi").textContent).toBe("me");
+    expect(zoe.textContent).toBe("zoe");
+    expect(zoe.querySelector(".tx-person-status")).toBeNull();
+  });
+
+  it("puts the activity on its own line, after the status word", () => {
+    view = mount(
+      <PresenceList
+        people={[{ name: "ann lee", status: "busy", activity: "running model.fit(X, y)", count: 1, self: false }]}
+      />,
+    );
+    const row = view.container.querySelector("li");
+    expect(row.querySelector(".tx-person-name").textContent).toBe("ann lee");
+    expect(row.querySelector(".tx-person-status").textContent).toBe("busy · running model.fit(X, y)");
+    expect(row.title).toBe("ann lee · busy: running model.fit(X, y)");
+  });
+
+  it("draws initials avatars coloured by name, out of the row's text", () => {
+    view = mount(
+      <PresenceList
+        people={[
+          { name: "ann lee", status: "online", count: 1, self: false },
+          { name: "bob", status: "online", count: 1, self: false },
+        ]}
+      />,
+    );
+    const [ann, bob] = view.container.querySelectorAll(".tx-avatar");
+    expect(ann.dataset.initials).toBe("AL");
+    expect(ann.className).toBe("tx-avatar tx-avatar-6");
+    expect(ann.getAttribute("aria-hidden")).toBe("true");
+    expect(bob.dataset.initials).toBe("B");
+    expect(bob.className).toBe("tx-avatar tx-avatar-8");
+    expect(ann.textContent).toBe("");
   });
 
   it("escapes invisible characters in names", () => {

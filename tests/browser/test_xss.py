@@ -1,5 +1,11 @@
 """Hostile text stays text: message bodies, nicknames and room names never become markup.
 
+Bodies are rendered as markdown, so the catalogue (``xss_catalogue.json``, shared with the JS
+renderer's unit tests) mixes plain HTML injections with markdown's own: ``javascript:`` and
+``data:`` links, autolinks, reference definitions, entity tricks, HTML inside code and tables.
+Each case says the text a reader sees (``text``, whitespace collapsed; the body itself when
+absent): what markdown means is shown, nothing is run or injected.
+
 The page's Content-Security-Policy would block inline handlers even if markup got in, which
 would hide a rendering bug. These contexts bypass the CSP, and a control proves that an
 injected handler would really run and be caught, so "no dialog" means the UI escaped it.
@@ -7,13 +13,17 @@ injected handler would really run and be caught, so "no dialog" means the UI esc
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
+
+from talkex_widget.core.limits import Limits
 
 from .conftest import TOKEN
 from .pages import (
     DialogRecorder,
-    bodies,
     css_string,
     join,
     message_log,
@@ -25,30 +35,26 @@ from .servers import start_url
 
 pytestmark = pytest.mark.browser
 
-PAYLOADS = [
-    "<img src=x onerror=alert(1)>",
-    "<script>alert(2)</script>",
-    "<svg onload=alert(3)>",
-    '<iframe src="javascript:alert(4)"></iframe>',
-    '"><img src=x onerror=alert(5)>',
-    "[x](javascript:alert(6))",
-    '<a href="javascript:alert(7)">click me</a>',
-    "<details open ontoggle=alert(8)>",
-    "<math><mtext><table><mglyph><style><img src=x onerror=alert(9)>",
-    "<body onload=alert(10)>",
-    "{{constructor.constructor('alert(11)')()}}",
-    "&lt;b&gt;entities stay entities&lt;/b&gt; &amp;",
-    "<object data=\"javascript:alert(13)\"></object><embed src='javascript:alert(14)'>",
-    "javascript:alert(15)",
-    "<style>* { display: none }</style><b onmouseover=alert(16)>bold?</b>",
-]
+CATALOGUE = json.loads((Path(__file__).parent / "xss_catalogue.json").read_text("utf-8"))
+PAYLOADS = [case["body"] for case in CATALOGUE]
 HOSTILE_NICKNAME = "<img src=x onerror=alert(3)>"
 """28 printable characters: a valid nickname, so it must be shown as text everywhere."""
 
-# What React renders in a room; anything else in the page came from someone's text.
+# What React renders in a room, and what the markdown renderer may produce inside a body;
+# anything else in the page came from someone's text.
 ROOM_TAGS = {"DIV", "SPAN", "BDI", "TIME", "BUTTON", "UL", "LI", "ASIDE", "HEADER", "H2"}
-ROOM_TAGS |= {"SELECT", "OPTION", "TEXTAREA", "A"}
+ROOM_TAGS |= {"SELECT", "OPTION", "TEXTAREA", "A", "WBR"}
+MARKDOWN_TAGS = {"P", "BR", "STRONG", "EM", "S", "CODE", "PRE", "OL", "BLOCKQUOTE", "HR"}
+MARKDOWN_TAGS |= {"TABLE", "THEAD", "TBODY", "TR", "TH", "TD", "INPUT"} | {
+    f"H{n}" for n in range(1, 7)
+}
 FORBIDDEN = "img, svg, iframe, object, embed, math, details, style, a[href^='javascript' i], b"
+SHOWN_TEXTS = """els => els.map(e => {
+    const copy = e.cloneNode(true);
+    copy.querySelectorAll(".tx-code-head").forEach(head => head.remove());
+    return copy.textContent.replace(/\\s+/g, " ").trim();
+})"""
+LINKS = """els => els.map(a => [a.getAttribute("href"), a.target, a.rel])"""
 
 SOCKET_OUTCOME = """(nickname) => new Promise((resolve) => {
     const query = new URLSearchParams({ vsn: "2.0.0", nickname });
@@ -56,6 +62,10 @@ SOCKET_OUTCOME = """(nickname) => new Promise((resolve) => {
     ws.onopen = () => { ws.close(); resolve("open"); };
     ws.onclose = () => resolve("refused");
 })"""
+
+
+def shown(text: str) -> str:
+    return " ".join(text.split())
 
 
 def hostile_context(new_context) -> tuple[BrowserContext, DialogRecorder]:  # type: ignore[no-untyped-def]
@@ -80,8 +90,15 @@ def prove_handlers_would_fire(page: Page, dialogs: DialogRecorder) -> None:
 
 def assert_no_injection(page: Page) -> None:
     tags = set(page.locator(".tx-room *").evaluate_all("els => els.map(e => e.tagName)"))
-    assert tags <= ROOM_TAGS, tags - ROOM_TAGS
+    assert tags <= ROOM_TAGS | MARKDOWN_TAGS, tags - ROOM_TAGS - MARKDOWN_TAGS
     assert page.locator(FORBIDDEN).count() == 0
+    # Links in bodies only to http(s) or mail, in a new tab, without opener or referrer.
+    for href, target, rel in page.locator(".tx-body a").evaluate_all(LINKS):
+        assert href.startswith(("https://", "http://", "mailto:")), href
+        assert (target, rel) == ("_blank", "noopener noreferrer"), href
+    # Task-list boxes only, and they cannot be ticked.
+    boxes = page.locator(".tx-body input")
+    assert boxes.count() == page.locator(".tx-body input[type=checkbox][disabled]").count()
     # The page's own module script and nothing else.
     assert page.locator("script").count() == 1
     assert page.locator("script").get_attribute("type") == "module"
@@ -92,7 +109,9 @@ def assert_no_injection(page: Page) -> None:
     assert handlers == []
 
 
-def test_hostile_bodies_and_nickname_render_as_text(chat_server, new_context):
+def test_hostile_bodies_and_nickname_render_as_text(make_server, new_context):
+    # The whole catalogue in one go, above the default rate of 20 messages per 10 s.
+    chat_server = make_server(limits=Limits(messages_per_window=200))
     mallory_ctx, mallory_dialogs = hostile_context(new_context)
     bob_ctx, bob_dialogs = hostile_context(new_context)
     mallory = join(mallory_ctx, chat_server, TOKEN, HOSTILE_NICKNAME)
@@ -109,14 +128,20 @@ def test_hostile_bodies_and_nickname_render_as_text(chat_server, new_context):
 
     for payload in PAYLOADS:
         send(mallory, payload)
+    expected = [shown(case.get("text", case["body"])) for case in CATALOGUE]
     for page in (mallory, bob):
         sent = message_log(page).locator(".tx-msg[data-state=sent]")
         expect(sent).to_have_count(len(PAYLOADS))
-        assert bodies(page) == PAYLOADS
+        texts = message_log(page).locator(".tx-msg .tx-body").evaluate_all(SHOWN_TEXTS)
+        assert texts == expected
         group = message_log(page).locator(f".tx-group[data-author={css_string(HOSTILE_NICKNAME)}]")
         expect(group).to_have_count(1)
         expect(group.locator(".tx-author")).to_have_text(HOSTILE_NICKNAME)
         assert_no_injection(page)
+        # Hovering and clicking what was sent runs nothing either.
+        for body in message_log(page).locator(".tx-body").all():
+            body.hover()
+        message_log(page).locator(".tx-body").last.click()
 
     # Bob answers, quoting one: his view re-renders the whole log; still text.
     send(bob, f"you wrote {PAYLOADS[0]}")

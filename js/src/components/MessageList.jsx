@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
-import { splitFences } from "../lib/body.js";
 import { displayItems, groupMessages, itemKey } from "../lib/messages.js";
 import { formatFull, formatTime } from "../lib/time.js";
+import { MessageBody } from "./MessageBody.jsx";
 import { Name } from "./Name.jsx";
 
 const NEAR_EDGE_PX = 40;
@@ -141,17 +141,7 @@ function MessageRow({ item, showTime, onRetry, onDiscard }) {
           {formatTime(item.sent_at)}
         </time>
       )}
-      <div className="tx-body" dir="auto">
-        {splitFences(item.body).map((segment, i) =>
-          segment.kind === "code" ? (
-            <pre key={i} className="tx-code">
-              {segment.text}
-            </pre>
-          ) : (
-            segment.text
-          ),
-        )}
-      </div>
+      <MessageBody body={item.body} />
       {state === "sending" && <span className="tx-msg-state">sending…</span>}
       {state === "failed" && (
         <span className="tx-msg-state tx-msg-failed">

@@ -1,4 +1,5 @@
-import { useState, useSyncExternalStore } from "react";
+import { useEffect, useState, useSyncExternalStore } from "react";
+import { startAutoAway } from "../lib/autoaway.js";
 import { Alert } from "./Alert.jsx";
 import { Composer } from "./Composer.jsx";
 import { ConnectionIndicator } from "./ConnectionIndicator.jsx";
@@ -22,6 +23,7 @@ function composerHint(state) {
  * One room: header (room, online count, connection, status), messages, who is online, and
  * the message box. `onStatusChange` defaults to the session's; the widget also syncs its model.
  * `actions` is extra header content (the page's "Change nickname" and "Leave").
+ * Ten minutes without activity in the page show the person as away (lib/autoaway.js).
  */
 export function RoomView({ session, onStatusChange, actions = null }) {
   const state = useSession(session);
@@ -33,6 +35,7 @@ export function RoomView({ session, onStatusChange, actions = null }) {
   if (ready && !wasReady) setWasReady(true);
   const canWrite = ready || (wasReady && !state.joinError);
   const changeStatus = onStatusChange || ((status) => session.setStatus(status));
+  useEffect(() => startAutoAway(session, window), [session]);
   return (
     <div className="tx-room" data-room={state.room} data-joined={state.joined ? "true" : "false"}>
       <header className="tx-header">
