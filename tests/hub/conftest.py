@@ -1,4 +1,4 @@
-"""A real JupyterHub per test module, and browser contexts logged in to it.
+"""A real JupyterHub for the hub tests (one per session), and browsers logged in to it.
 
 Needs JupyterHub (``pip install talkex-widget[jupyterhub]``, in the test extras) and the proxy
 from npm (``npm ci`` in ``tests/hub``; ``make hub-deps``). The hub's log and the screenshots of
@@ -22,19 +22,14 @@ from ..browser.conftest import (  # shared: one Chromium per process, screenshot
     new_context,
     pytest_runtest_makereport,
 )
+from ..notebook.conftest import pytest_collection_modifyitems  # browser tests run last
 from .harness import BIN, CHP, PASSWORD, Hub, HubSetup
 
-__all__ = ["browser", "new_context", "pytest_runtest_makereport"]
+__all__ = ["browser", "new_context", "pytest_collection_modifyitems", "pytest_runtest_makereport"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "hub: starts a real JupyterHub (tests/hub)")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests last, as tests/notebook orders them: once Playwright's sync API runs, an
-    event loop occupies the main thread and pytest-asyncio tests cannot start theirs."""
-    items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(scope="session")
