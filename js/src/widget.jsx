@@ -6,12 +6,16 @@
 // token: the view reaches the hub's Talkex service through the page's own origin as the person
 // viewing it (their hub login), offers "Sign in to chat" until the service knows them, and
 // never uses the relay (the kernel would speak as its owner).
+// In a Jupyter page whose server has the Talkex extension, the view first asks it who the
+// viewer is (lib/jupyter.js) and chats as that person, with the token the extension signed;
+// its socket goes direct, else through the Jupyter route, else through the relay.
 import { createRoot } from "react-dom/client";
 import { Alert } from "./components/Alert.jsx";
 import { RoomView } from "./components/RoomView.jsx";
 import { SignIn } from "./components/SignIn.jsx";
 import { hubPrefix, watchSignIn } from "./lib/hub.js";
 import { randomId } from "./lib/ids.js";
+import { fetchViewer, jupyterBaseUrl, routeSocketUrl } from "./lib/jupyter.js";
 import { ChatSession } from "./lib/session.js";
 import { createTransports } from "./lib/transport.js";
 import { socketEndPoint } from "./lib/urls.js";
@@ -28,10 +32,13 @@ function render({ model, el }) {
   el.appendChild(container);
   const root = createRoot(container);
 
+  const baseUrl = jupyterBaseUrl();
+  let route = null; // the Jupyter route's base URL, once it leads to this widget's server
   const transports = createTransports({
     view,
     send: (msg) => model.send(msg),
     WebSocketImpl: typeof WebSocket === "function" ? WebSocket : null,
+    routeUrl: (url) => (route ? routeSocketUrl(url, route) : null),
     onMode: (mode) => {
       container.dataset.transport = mode;
     },
@@ -41,6 +48,7 @@ function render({ model, el }) {
   let session = null;
   let stopWatching = null;
   let closed = false;
+  let starts = 0;
 
   const draw = (content) => root.render(content);
 
@@ -57,6 +65,7 @@ function render({ model, el }) {
     if (closed) return;
     if (session) session.disconnect();
     session = null;
+    starts += 1;
     if (stopWatching) stopWatching();
     stopWatching = null;
     const room = model.get("room") || "";
@@ -80,16 +89,37 @@ function render({ model, el }) {
       startOnHub(room, isStatus(status) ? status : "online", hubPrefix(serverUrl));
       return;
     }
+    if (baseUrl) {
+      startAsViewer(room, nickname, isStatus(status) ? status : "online", serverUrl);
+      return;
+    }
+    startSession(room, nickname, isStatus(status) ? status : "online", serverUrl, config.token);
+  };
+
+  const startSession = (room, nickname, status, serverUrl, token) => {
     session = new ChatSession({
       room,
       nickname,
-      status: isStatus(status) ? status : "online",
+      status,
       endPoint: socketEndPoint(serverUrl),
-      params: config.token ? { token: config.token } : {},
+      params: token ? { token } : {},
       socketOptions: { transport: transports.Transport },
     });
     session.connect();
     draw(<RoomView key={randomId()} session={session} onStatusChange={pickStatus} />);
+  };
+
+  // Ask the Jupyter extension who is viewing; without it (or for another server than the one
+  // it routes to) the view keeps the kernel's config.
+  const startAsViewer = async (room, nickname, status, serverUrl) => {
+    const start = starts;
+    draw(<div className="tx-waiting">Connecting…</div>);
+    const viewer = await fetchViewer(baseUrl, nickname);
+    if (closed || start !== starts) return;
+    const ours = viewer !== null && viewer.serverUrl === serverUrl;
+    route = ours ? baseUrl : null;
+    if (ours) startSession(room, viewer.nickname, status, serverUrl, viewer.token);
+    else startSession(room, nickname, status, serverUrl, config.token);
   };
 
   // Ask the service who the viewer is; join as that person once the hub has said.

@@ -1,7 +1,10 @@
 // Transports for the widget: phoenix's Socket takes a WebSocket-like class (`transport` option)
 // and calls `new Transport(url)`. The widget hands it an AutoTransport that tries a direct
 // WebSocket first and, when that cannot open (blocked, mixed content, no route from the
-// browser to the server), switches to a relay through the kernel over the widget's comm.
+// browser to the server), the Jupyter route (`<base_url>talkex/socket/websocket` through the
+// Jupyter server that serves the page, its login and port, when the server extension is there:
+// `routeUrl`), and then a relay through the kernel over the widget's comm. The route does not
+// wait for the kernel, so a busy cell stalls only the relay.
 //
 // Comm messages (all carry `view`, the id of the widget view, and `conn`, a per-view counter
 // naming one relay connection; a kernel that echoes `conn` gets exact routing, otherwise
@@ -24,13 +27,17 @@ export const DIRECT_OPEN_TIMEOUT_MS = 3000;
  * @param {string} options.view the view id
  * @param {Function|null} [options.WebSocketImpl] the direct transport; null forces the relay
  * @param {number} [options.openTimeoutMs] how long a direct WebSocket may take to open
- * @param {(mode: "websocket" | "relay") => void} [options.onMode] told which path is in use
+ * @param {(url: string) => string | null} [options.routeUrl] the same socket through the
+ *   Jupyter route (the page's query kept), or null when there is no route
+ * @param {(mode: "websocket" | "route" | "relay") => void} [options.onMode] told which path is
+ *   in use
  */
 export function createTransports({
   send,
   view,
   WebSocketImpl = globalThis.WebSocket,
   openTimeoutMs = DIRECT_OPEN_TIMEOUT_MS,
+  routeUrl = () => null,
   onMode = () => {},
 }) {
   let mode = null;
@@ -92,7 +99,7 @@ export function createTransports({
     }
   }
 
-  /** The class phoenix instantiates: a direct WebSocket with a fallback to the relay. */
+  /** The class phoenix instantiates: a direct WebSocket, else the Jupyter route, else the relay. */
   class AutoTransport {
     constructor(url) {
       this.url = url;
@@ -104,6 +111,7 @@ export function createTransports({
       this.inner = null;
       this.closedByUs = false;
       if (mode === "relay" || !WebSocketImpl) this.useRelay();
+      else if (mode === "route") this.tryRoute();
       else this.tryDirect();
     }
 
@@ -116,12 +124,23 @@ export function createTransports({
     }
 
     tryDirect() {
+      this.tryWebSocket(this.url, "websocket", () => this.tryRoute());
+    }
+
+    /** The Jupyter route, when there is one; the relay otherwise or if it cannot open. */
+    tryRoute() {
+      const url = routeUrl(this.url);
+      if (url) this.tryWebSocket(url, "route", () => this.useRelay());
+      else this.useRelay();
+    }
+
+    tryWebSocket(url, wsMode, next) {
       let ws;
       try {
-        ws = new WebSocketImpl(this.url);
+        ws = new WebSocketImpl(url);
       } catch {
         // e.g. a SecurityError for ws:// from an https:// page
-        this.useRelay();
+        next();
         return;
       }
       ws.binaryType = this.binaryType;
@@ -136,13 +155,13 @@ export function createTransports({
         } catch {
           // already closed
         }
-        this.useRelay();
+        next();
       };
       const timer = setTimeout(fallback, openTimeoutMs);
       ws.onopen = (event) => {
         clearTimeout(timer);
         opened = true;
-        setMode("websocket");
+        setMode(wsMode);
         this.onopen?.(event);
       };
       ws.onmessage = (event) => this.onmessage?.(event);

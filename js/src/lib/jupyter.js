@@ -1,0 +1,64 @@
+// The Jupyter server extension, seen from a widget view (see talkex_widget/notebook/route.py).
+// JupyterLab and Notebook 7 pages carry their `baseUrl` in `#jupyter-config-data`. With the
+// extension, `<baseUrl>talkex/api/viewer` says who the person viewing the page is in the chat
+// (Jupyter's own login decides; the answer carries a short-lived token naming them), and
+// `<baseUrl>talkex/socket/websocket` is the chat's socket through Jupyter's port and login.
+// Without it (VS Code, Colab, the extension turned off) both are absent and the view keeps the
+// kernel's config: direct socket, then the comm relay.
+
+export const ROUTE = "talkex/";
+
+/** The page's Jupyter base URL ("/" or "/user/ada/"), or null outside a Jupyter page. */
+export function jupyterBaseUrl(doc = globalThis.document) {
+  const element = doc?.getElementById?.("jupyter-config-data");
+  if (!element) return null;
+  try {
+    const baseUrl = JSON.parse(element.textContent || "{}").baseUrl;
+    if (typeof baseUrl !== "string" || !baseUrl.startsWith("/")) return null;
+    return baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Maps a direct socket URL (`ws://127.0.0.1:PORT/socket/websocket?vsn=...&nickname=...&token=...`)
+ * to the same socket through the Jupyter route on the page's origin. The token is left out: the
+ * route sends the server a credential of its own for the logged-in viewer.
+ */
+export function routeSocketUrl(directUrl, baseUrl, pageUrl = globalThis.location?.href) {
+  const page = new URL(pageUrl);
+  const direct = new URL(directUrl, pageUrl);
+  const query = new URLSearchParams(direct.search);
+  query.delete("token");
+  const scheme = page.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${page.host}${baseUrl}${ROUTE}socket/websocket?${query}`;
+}
+
+/**
+ * Who the viewer is in the chat of a widget whose nickname is `nickname`: `{nickname, token,
+ * serverUrl, displayName, color}`, or null when the page has no extension (or no server for it).
+ */
+export async function fetchViewer(baseUrl, nickname, fetchImpl = globalThis.fetch) {
+  const url = `${baseUrl}${ROUTE}api/viewer?nickname=${encodeURIComponent(nickname)}`;
+  let body;
+  try {
+    const response = await fetchImpl(url, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+      cache: "no-store",
+    });
+    if (response.status !== 200) return null;
+    body = await response.json();
+  } catch {
+    return null;
+  }
+  if (!body || typeof body.nickname !== "string" || typeof body.token !== "string") return null;
+  return {
+    nickname: body.nickname,
+    token: body.token,
+    serverUrl: typeof body.server_url === "string" ? body.server_url : null,
+    displayName: typeof body.display_name === "string" ? body.display_name : body.nickname,
+    color: typeof body.color === "string" ? body.color : null,
+  };
+}

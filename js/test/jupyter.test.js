@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { fetchViewer, jupyterBaseUrl, routeSocketUrl } from "../src/lib/jupyter.js";
+
+function page(config) {
+  return {
+    getElementById: (id) =>
+      id === "jupyter-config-data" && config !== null ? { textContent: config } : null,
+  };
+}
+
+describe("jupyterBaseUrl", () => {
+  it("reads the base URL JupyterLab and Notebook 7 put in the page", () => {
+    expect(jupyterBaseUrl(page('{"baseUrl": "/user/ada/"}'))).toBe("/user/ada/");
+    expect(jupyterBaseUrl(page('{"baseUrl": "/jupyter"}'))).toBe("/jupyter/");
+  });
+  it("is null outside a Jupyter page or for anything but a path", () => {
+    expect(jupyterBaseUrl(page(null))).toBeNull();
+    expect(jupyterBaseUrl(page("not json"))).toBeNull();
+    expect(jupyterBaseUrl(page('{"baseUrl": "https://evil.example/"}'))).toBeNull();
+  });
+});
+
+describe("routeSocketUrl", () => {
+  it("keeps the query but the token, on the page's own origin", () => {
+    const url = routeSocketUrl(
+      "ws://127.0.0.1:4000/socket/websocket?nickname=ada&token=tv1.x&vsn=2.0.0",
+      "/user/ada/",
+      "https://hub.example/user/ada/lab/tree/a.ipynb",
+    );
+    expect(url).toBe(
+      "wss://hub.example/user/ada/talkex/socket/websocket?nickname=ada&vsn=2.0.0",
+    );
+  });
+});
+
+describe("fetchViewer", () => {
+  const answer = (status, body) => async (url, options) => {
+    answer.asked = { url, options };
+    return { status, json: async () => body };
+  };
+  it("asks the route who the viewer is, for the widget's nickname", async () => {
+    const viewer = await fetchViewer(
+      "/",
+      "ada lovelace",
+      answer(200, { nickname: "Anonymous Io", token: "tv1.t", server_url: "http://s/" }),
+    );
+    expect(answer.asked.url).toBe("/talkex/api/viewer?nickname=ada%20lovelace");
+    expect(answer.asked.options.credentials).toBe("same-origin");
+    expect(viewer).toMatchObject({ nickname: "Anonymous Io", token: "tv1.t", serverUrl: "http://s/" });
+  });
+  it("is null without the extension, without a server, or on a network error", async () => {
+    expect(await fetchViewer("/", "ada", answer(404, {}))).toBeNull();
+    expect(await fetchViewer("/", "ada", answer(200, { nickname: 3 }))).toBeNull();
+    expect(
+      await fetchViewer("/", "ada", async () => {
+        throw new Error("offline");
+      }),
+    ).toBeNull();
+  });
+});

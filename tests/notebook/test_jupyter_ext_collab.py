@@ -1,0 +1,131 @@
+"""Two collaborators on one notebook (JupyterLab with jupyter-collaboration): each view chats
+as the person viewing it, the Jupyter route carries a view whose direct port is blocked, and a
+busy kernel does not stall it.
+
+The first person runs the notebook; the second opens the same notebook in a browser context of
+their own (another anonymous Jupyter identity), trusts it from the command palette (widget
+outputs of someone else's run render only in a trusted notebook, JupyterLab issue #11435) and
+sees the same widget output. Their direct socket to the Talkex server is blocked, as on a
+remote Jupyter, so their view goes through ``<base_url>talkex/``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import KERNEL_TIMEOUT, Lab, chat_cells, joined, online, open_notebook, say
+from .test_notebook_chat import kernel_client, wait_busy
+
+pytestmark = pytest.mark.browser
+
+BLOCK_DIRECT = """
+(() => {
+  // The chat's own socket (not Jupyter's, not the route) cannot connect: as when the
+  // browser has no way to the Talkex server's port.
+  const Native = window.WebSocket;
+  window.WebSocket = function (url, protocols) {
+    const u = new URL(url, location.href);
+    const direct = u.pathname.endsWith("/socket/websocket") && !u.pathname.includes("/talkex/");
+    return new Native(direct ? "ws://127.0.0.1:9/blocked" : url, protocols);
+  };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+})();
+"""
+
+
+def open_without_running(context: Any, lab: Lab, name: str, workspace: str) -> Page:
+    """The second collaborator opens the notebook the first one ran, and trusts it."""
+    page: Page = context.new_page()
+    page.goto(f"{lab.url}/lab/workspaces/{workspace}/tree/{name}?reset&token={lab.token}")
+    page.wait_for_function(
+        """() => {
+            const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+            const name = panel?.querySelector('.jp-KernelName')?.textContent?.trim();
+            return !!name && name !== 'No Kernel';
+        }""",
+        timeout=KERNEL_TIMEOUT,
+    )
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator("#command-palette")
+    palette.locator("input").fill("Trust Notebook")
+    palette.locator(".lm-CommandPalette-item").get_by_text("Trust Notebook", exact=True).click()
+    # JupyterLab asks to confirm ("Trust"), or says the notebook is trusted already ("Ok").
+    page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    expect(page.locator(".jp-Dialog")).to_have_count(0)
+    return page
+
+
+def kernel_messages(lab: Lab, notebook: str) -> list[tuple[str, str]]:
+    """``(author, body)`` of the messages the notebook's ``w`` holds, asked of its kernel."""
+    client = kernel_client(lab, notebook)
+    printed: list[str] = []
+    try:
+        reply = client.execute_interactive(
+            "import json; print(json.dumps([[m['author'], m['body']] for m in w.messages]))",
+            timeout=30,
+            output_hook=lambda msg: printed.append(msg["content"].get("text", "")),
+        )
+        assert reply["content"]["status"] == "ok", reply
+    finally:
+        client.stop_channels()
+    return [tuple(pair) for pair in json.loads("".join(printed))]
+
+
+def test_two_collaborators_each_chat_as_themselves_through_direct_and_route(
+    notebooks: Lab, new_context: Any
+) -> None:
+    lab = notebooks
+    nickname = f"ada-{secrets.token_hex(3)}"
+    name = lab.write_notebook(f"collab-{nickname}.ipynb", *chat_cells("collab", nickname))
+    ada = open_notebook(new_context(), lab, name)
+    ada_root = joined(ada)
+    expect(ada_root).to_have_attribute("data-transport", "websocket")
+
+    bob_context = new_context()
+    bob_context.add_init_script(BLOCK_DIRECT)
+    bob = open_without_running(bob_context, lab, name, f"{Path(name).stem}-bob")
+    bob_root = joined(bob)
+    expect(bob_root).to_have_attribute("data-transport", "route")
+
+    # Two people: ada (her view and her kernel, one presence key) and bob under the
+    # anonymous name Jupyter shows for him.
+    for page in (ada, bob):
+        expect(online(page).locator("li")).to_have_count(2)
+        expect(online(page).locator(f"li[data-nickname='{nickname}']")).to_have_count(1)
+    bob_name = online(bob).locator("li.tx-self").get_attribute("data-nickname")
+    assert bob_name and bob_name.startswith("Anonymous "), bob_name
+
+    say(bob, "bob here, through Jupyter")
+    for root in (ada_root, bob_root):
+        group = root.locator(f".tx-group[data-author='{bob_name}']")
+        expect(group).to_contain_text("bob here, through Jupyter")
+    say(ada, "ada here, direct")
+    expect(bob_root.locator(f".tx-group[data-author='{nickname}']")).to_contain_text(
+        "ada here, direct"
+    )
+    assert kernel_messages(lab, name)[-2:] == [
+        (bob_name, "bob here, through Jupyter"),
+        (nickname, "ada here, direct"),
+    ]
+
+    # The kernel runs a long cell: bob's view, on the route, neither waits for it nor
+    # stalls; the relay would.
+    client = kernel_client(lab, name)
+    try:
+        sleeping = client.execute("import time; time.sleep(60)")  # interrupted below
+        wait_busy(client, sleeping)
+        say(bob, "bob types while it sleeps")
+        expect(ada_root.locator(".tx-messages")).to_contain_text("bob types while it sleeps")
+        say(ada, "ada answers while it sleeps")
+        expect(bob_root.locator(".tx-messages")).to_contain_text("ada answers while it sleeps")
+        expect(bob_root).to_have_attribute("data-transport", "route")
+        lab.api("POST", f"/api/kernels/{lab.kernel_id(name)}/interrupt")
+    finally:
+        client.stop_channels()
