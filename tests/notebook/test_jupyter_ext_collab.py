@@ -129,3 +129,19 @@ def test_two_collaborators_each_chat_as_themselves_through_direct_and_route(
         lab.api("POST", f"/api/kernels/{lab.kernel_id(name)}/interrupt")
     finally:
         client.stop_channels()
+
+
+def test_notebook_7_uses_the_route_too(notebooks: Lab, new_context: Any) -> None:
+    """Alone with a notebook in Notebook 7, direct port blocked: the route, under one's own
+    nickname (not an anonymous name)."""
+    lab = notebooks
+    nickname = f"dora-{secrets.token_hex(3)}"
+    name = lab.write_notebook(f"nb7-{nickname}.ipynb", *chat_cells("nb7", nickname))
+    context = new_context()
+    context.add_init_script(BLOCK_DIRECT)
+    page = open_notebook(context, lab, name, app="notebook")
+    root = joined(page)
+    expect(root).to_have_attribute("data-transport", "route")
+    expect(online(page).locator(f"li.tx-self[data-nickname='{nickname}']")).to_have_count(1)
+    say(page, "from notebook 7")
+    expect(root.locator(f".tx-group[data-author='{nickname}']")).to_contain_text("from notebook 7")
