@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.talkex-installed
 
-.PHONY: test install system-deps js lint pytest jstest serve bench clean
+.PHONY: test install system-deps js hub-deps lint pytest jstest serve bench clean
 
 test: install lint jstest pytest
 
@@ -30,8 +30,13 @@ js: system-deps
 	  cd js && npm ci --no-audit --no-fund; fi
 	cd js && npm run build
 
+## configurable-http-proxy for the JupyterHub tests (tests/hub), lock file exact.
+hub-deps: system-deps
+	@if [ ! -d tests/hub/node_modules ] || [ tests/hub/package-lock.json -nt tests/hub/node_modules/.package-lock.json ]; then \
+	  cd tests/hub && npm ci --no-audit --no-fund; fi
+
 ## The package, editable, with its test extras; re-run only when pyproject.toml changes.
-install: system-deps js
+install: system-deps js hub-deps
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	@if [ ! -f $(STAMP) ] || [ pyproject.toml -nt $(STAMP) ]; then \
 	  $(PY) -m pip install -q --upgrade pip && \
@@ -55,4 +60,4 @@ bench: install
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) js/node_modules talkex_widget/static/*.js talkex_widget/static/*.css
+	rm -rf $(VENV) js/node_modules tests/hub/node_modules talkex_widget/static/*.js talkex_widget/static/*.css
