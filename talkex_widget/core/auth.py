@@ -3,7 +3,9 @@
 The shared token works like Jupyter's: whoever holds it may read and post, under any
 nickname. A deployment that must stop people speaking as each other sets a secret and hands
 out signed, expiring tokens that bind a nickname (``talkex token NICKNAME``); the socket then
-takes the nickname from the token, never from the query string.
+takes the nickname from the token, never from the query string, and is closed when the token
+expires. Only the shared token (the kernel's) may vouch for browser origins, and what it
+vouches for expires: a signed token names a person, it does not run the server.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -20,12 +24,16 @@ import orjson
 
 __all__ = [
     "MAX_ORIGINS",
+    "MIN_SECRET_BYTES",
+    "ORIGIN_TTL",
     "VIEW_PREFIX",
     "Auth",
     "Identity",
     "TokenError",
+    "authorization_token",
     "issue_token",
     "issue_view_token",
+    "loopback_host",
     "read_token",
     "read_view_token",
 ]
@@ -38,6 +46,15 @@ _ORIGIN_RE = re.compile(
     r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?"
 )
 MAX_ORIGINS = 64
+"""Origins registered through ``POST /api/origins`` kept at once; registering one more drops
+the one registered (or refreshed) longest ago, so the list stays bounded and the kernel that
+just vouched for its page is always served."""
+ORIGIN_TTL = 24 * 3600.0
+"""Seconds a registered origin stays trusted. The kernel vouches again each time a view opens,
+so only origins nobody has used for a day lapse."""
+MIN_SECRET_BYTES = 32
+"""Shortest ``--secret`` accepted: HMAC-SHA256 keys shorter than this can be guessed offline
+from one token."""
 
 
 class TokenError(ValueError):
@@ -48,6 +65,9 @@ class TokenError(ValueError):
 class Identity:
     nickname: str | None
     """The nickname a signed token binds; ``None`` for the shared token (or no auth)."""
+    expires: float | None = None
+    """When the signed token that proved this stops proving it (seconds since the epoch):
+    an open socket is closed then. ``None``: the shared token, which does not expire."""
 
 
 def _b64(data: bytes) -> str:
@@ -73,6 +93,11 @@ def issue_token(
 
 def read_token(secret: str, token: str, now: float | None = None, *, prefix: str = _PREFIX) -> str:
     """The nickname a valid token binds; :class:`TokenError` otherwise."""
+    return _claims(secret, token, now, prefix)[0]
+
+
+def _claims(secret: str, token: str, now: float | None, prefix: str) -> tuple[str, int]:
+    """The nickname a valid token binds and its expiry; :class:`TokenError` otherwise."""
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != prefix:
         raise TokenError("not a signed Talkex token")
@@ -88,7 +113,7 @@ def read_token(secret: str, token: str, now: float | None = None, *, prefix: str
         raise TokenError("token payload is malformed")
     if (now if now is not None else time.time()) >= expires:
         raise TokenError("token has expired")
-    return nickname
+    return nickname, expires
 
 
 def issue_view_token(key: str, nickname: str, ttl: float, now: float | None = None) -> str:
@@ -108,18 +133,29 @@ def read_view_token(key: str, token: str, now: float | None = None) -> str:
 
 
 class Auth:
+    """The server's credentials: what proves an identity, and which browser origins it trusts.
+
+    ``clock`` (monotonic seconds) times registered origins; tests pass a fake one.
+    """
+
     def __init__(
         self,
         token: str | None,
         allow_origins: tuple[str, ...] = (),
         secret: str | None = None,
         view_key: str | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token = token or None
         self.secret = secret or None
         self.view_key = view_key or None
         """Checks viewer tokens (:func:`issue_view_token`) beside the shared token."""
-        self.allow_origins = {o.rstrip("/") for o in allow_origins}
+        self.fixed_origins = frozenset(o.rstrip("/") for o in allow_origins)
+        """``--allow-origin``: trusted for the server's lifetime."""
+        self.registered: dict[str, float] = {}
+        """Origins vouched for through the API, oldest first, each with when it lapses."""
+        self.clock = clock
 
     @property
     def open(self) -> bool:
@@ -133,31 +169,53 @@ class Auth:
         if given is None:
             return None
         if self.view_key is not None and given.startswith(VIEW_PREFIX + "."):
-            try:
+            try:  # a viewer token lets a view connect; its socket then stays (no expiry)
                 return Identity(read_view_token(self.view_key, given))
             except TokenError:
                 return None
         if self.secret is not None and given.startswith(_PREFIX + "."):
             try:
-                return Identity(read_token(self.secret, given))
+                nickname, expires = _claims(self.secret, given, None, _PREFIX)
             except TokenError:
                 return None
-        if self.token is not None and hmac.compare_digest(given.encode(), self.token.encode()):
+            return Identity(nickname, float(expires))
+        if self.is_server_token(given):
             return Identity(None)
         return None
 
-    def allow(self, origin: str) -> None:
-        """Trust one more browser origin (a Jupyter server whose pages embed the widget).
+    def is_server_token(self, given: str | None) -> bool:
+        """``given`` is the shared token itself (the kernel's), not merely some valid token."""
+        return (
+            given is not None
+            and self.token is not None
+            and hmac.compare_digest(given.encode(), self.token.encode())
+        )
 
-        Raises ``ValueError`` for anything but ``scheme://host[:port]``, and past
-        :data:`MAX_ORIGINS` so a token holder cannot grow the set without bound.
+    def allow(self, origin: str) -> None:
+        """Trust one more browser origin (a Jupyter server whose pages embed the widget) for
+        :data:`ORIGIN_TTL` seconds; registering it again restarts its time.
+
+        Raises ``ValueError`` for anything but ``scheme://host[:port]``. Past
+        :data:`MAX_ORIGINS` the origin registered longest ago is dropped.
         """
         origin = origin.rstrip("/")
         if not _ORIGIN_RE.fullmatch(origin):
             raise ValueError(f"not an origin (http[s]://host[:port]): {origin[:100]!r}")
-        if origin not in self.allow_origins and len(self.allow_origins) >= MAX_ORIGINS:
-            raise ValueError(f"too many allowed origins (limit {MAX_ORIGINS})")
-        self.allow_origins.add(origin)
+        self._forget_lapsed()
+        self.registered.pop(origin, None)  # re-inserted last: the newest
+        while len(self.registered) >= MAX_ORIGINS:
+            del self.registered[next(iter(self.registered))]
+        self.registered[origin] = self.clock() + ORIGIN_TTL
+
+    def allowed_origins(self) -> list[str]:
+        """Every origin trusted now, sorted."""
+        self._forget_lapsed()
+        return sorted(self.fixed_origins | self.registered.keys())
+
+    def _forget_lapsed(self) -> None:
+        now = self.clock()
+        for origin in [o for o, lapses in self.registered.items() if lapses <= now]:
+            del self.registered[origin]
 
     def origin_allowed(self, origin: str | None, host: str) -> bool:
         """Browsers attach cookies to cross-site WebSocket requests, and any page may try to
@@ -165,10 +223,47 @@ class Auth:
         if origin is None:
             return True  # not a browser: scripts, the Python client, the kernel relay
         origin = origin.rstrip("/")
-        return urlsplit(origin).netloc == host or origin in self.allow_origins
+        if urlsplit(origin).netloc == host or origin in self.fixed_origins:
+            return True
+        lapses = self.registered.get(origin)
+        return lapses is not None and lapses > self.clock()
 
     @staticmethod
     def cookie_name(host: str) -> str:
         """Cookies ignore ports: name them per port so two local servers do not clash."""
         port = host.rsplit(":", 1)[-1] if ":" in host else "80"
         return f"talkex-token-{port}"
+
+
+def authorization_token(header: str | None) -> str | None:
+    """The token in an ``Authorization: token T`` (Jupyter's form) or ``Bearer T`` header."""
+    scheme, _, value = (header or "").strip().partition(" ")
+    value = value.strip()
+    return value if scheme.lower() in ("token", "bearer") and value else None
+
+
+def loopback_host(host: str) -> bool:
+    """``host`` (a Host header: name or address, maybe a port) names this machine's loopback:
+    ``localhost``, ``127.x.y.z`` or ``[::1]``.
+
+    What a browser puts in Host is the name in the page's URL, so a DNS rebinding page on
+    ``rebind.example`` (resolving to 127.0.0.1) sends ``rebind.example`` and is refused.
+    Addresses are parsed, never prefix-matched: ``127.0.0.1.rebind.example`` is a name.
+    """
+    if host.startswith("["):
+        name, bracket, rest = host[1:].partition("]")
+        if not bracket or (rest and not _PORT_RE.fullmatch(rest)):
+            return False
+    else:
+        name, colon, port = host.partition(":")
+        if colon and not _PORT_RE.fullmatch(colon + port):
+            return False
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+_PORT_RE = re.compile(r":[0-9]{1,5}")

@@ -29,8 +29,18 @@ class Limits:
     max_frame_bytes: int = 64 * 1024
     """Larger frames close the socket with 1009."""
     max_connections_per_nickname: int = 20
+    """Sockets per identity: per signed name with ``--secret`` (or the hub's user), so nobody
+    without that person's token can use up their slots; with a shared token, where anyone may
+    type any name, per name and client address. 0 means unlimited."""
     max_connections_per_ip: int = 1000
     """0 means unlimited. Behind JupyterHub's proxy every user shares one address: keep it high."""
+    max_connections: int = 20_000
+    """Open sockets in all, whatever their address: past it the upgrade gets 503 ("server is
+    full"). Many addresses (an IPv6 /64) cannot exhaust memory and file descriptors. 0 means
+    unlimited."""
+    max_request_bytes: int = 16 * 1024
+    """Largest HTTP request body. The API takes a few hundred bytes; a declared larger body is
+    refused with 413 before a byte of it is read. WebSocket frames have their own limit."""
     messages_per_window: int = 20
     message_window: float = 10.0
     """``new_msg`` beyond this rate gets an error reply ("you are sending too fast")."""

@@ -30,6 +30,7 @@ from talkex_widget.server.handlers import (
     PageHandler,
 )
 from talkex_widget.server.identity import Identifier, TokenIdentifier
+from talkex_widget.server.intake import TalkexApplication
 from talkex_widget.server.service import ChatService
 from talkex_widget.server.websocket import Gate, SocketHandler
 
@@ -40,6 +41,9 @@ __all__ = ["ServerConfig", "SocketHandler", "TalkexServer", "is_loopback", "make
 log = logging.getLogger("talkex.server")
 
 STATIC_DIR = Path(__file__).parents[1] / "static"
+_READ_SLACK = 128 * 1024
+"""Room in a connection's read buffer beyond a body or frame: Tornado's 64 KiB of headers and
+one 64 KiB read from the socket."""
 
 
 def make_app(service: ChatService, config: ServerConfig) -> tornado.web.Application:
@@ -61,7 +65,7 @@ def make_app(service: ChatService, config: ServerConfig) -> tornado.web.Applicat
     deps = {"service": service, "auth": auth, "identifier": identifier, "prefix": prefix}
     socket_deps = {**deps, "gate": Gate(limits), "frames": FrameCache()}
     extra = hub_routes(hub) if config.hub is not None else [(r"/api/origins", OriginsHandler, deps)]
-    return tornado.web.Application(
+    return TalkexApplication(
         [
             (prefix, PageHandler, deps),
             (prefix + r"rooms/([^/]+)", PageHandler, deps),
@@ -70,6 +74,10 @@ def make_app(service: ChatService, config: ServerConfig) -> tornado.web.Applicat
             (prefix + "socket/websocket", SocketHandler, socket_deps),
             *extra,
         ],
+        max_request_bytes=limits.max_request_bytes,
+        # Auth off: a DNS rebinding page must not reach us by a name of its own (hub mode
+        # has the hub's login and the hub's host).
+        loopback_only=auth.open and config.hub is None,
         static_path=str(STATIC_DIR),
         static_url_prefix=prefix + "static/",
         websocket_max_message_size=config.limits.max_frame_bytes,
@@ -120,11 +128,16 @@ class TalkexServer:
             for sock in sockets:
                 sock.close()
             raise
+        limits = self.config.limits
         self.http = tornado.httpserver.HTTPServer(
             self.app,
             xheaders=False,
-            idle_connection_timeout=self.config.limits.handshake_timeout,
-            body_timeout=self.config.limits.handshake_timeout,
+            idle_connection_timeout=limits.handshake_timeout,
+            body_timeout=limits.handshake_timeout,
+            # Tornado's defaults (100 MB) would buffer huge bodies before any token check;
+            # the read buffer holds one WebSocket frame or body, plus headers and a read chunk.
+            max_body_size=limits.max_request_bytes,
+            max_buffer_size=max(limits.max_frame_bytes, limits.max_request_bytes) + _READ_SLACK,
         )
         self.http.add_sockets(sockets)
         interval = max(0.5, min(5.0, self.config.idle_timeout / 4))

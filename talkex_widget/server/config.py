@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from talkex_widget.core.auth import MIN_SECRET_BYTES
 from talkex_widget.core.channels import DEFAULT_MAX_CHANNELS
 from talkex_widget.core.limits import Limits
 from talkex_widget.core.rooms import RoomRules
@@ -57,11 +58,19 @@ class ServerConfig:
         return self.hub.prefix if self.hub is not None else "/"
 
     def check(self) -> None:
-        """Refuse configurations that would expose an unauthenticated chat to the network."""
+        """Refuse configurations that would expose an unauthenticated chat to the network, or
+        sign identities with a secret short enough to guess from one token offline. Here, not
+        in the CLI, so an embedded server gets the same answer as ``talkex serve``."""
         if self.hub is None and not self.token and not self.secret and not is_loopback(self.host):
             raise ValueError(
                 f"refusing to serve {self.host} without a token: anyone on the network could "
                 "read and post. Give --token, or bind to 127.0.0.1."
+            )
+        if self.secret and len(self.secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"the secret is {len(self.secret.encode())} bytes; it must be at least "
+                f"{MIN_SECRET_BYTES} (make one with: python -c "
+                '"import secrets; print(secrets.token_urlsafe(32))")'
             )
 
     def url(self, port: int | None = None) -> str:

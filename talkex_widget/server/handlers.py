@@ -13,10 +13,11 @@ import orjson
 import tornado.escape
 import tornado.web
 
-from talkex_widget.core.auth import Auth, Identity
+from talkex_widget.core.auth import Auth, Identity, authorization_token
 from talkex_widget.core.rooms import RoomError
 from talkex_widget.core.version import __version__
 from talkex_widget.server.identity import Admission, Identifier, TokenIdentifier, identify
+from talkex_widget.server.intake import RedactingHandler
 from talkex_widget.server.service import ChatService
 
 __all__ = [
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 
-class BaseHandler(tornado.web.RequestHandler):
+class BaseHandler(RedactingHandler):
     def initialize(
         self, service: ChatService, auth: Auth, identifier: Identifier, prefix: str = "/"
     ) -> None:
@@ -128,33 +129,35 @@ class PageHandler(BaseHandler):
 
 
 class HealthHandler(BaseHandler):
+    """``/healthz``: ``{"status"}`` for anyone (load balancers, probes); the version and the
+    room and connection counts only for a token holder (query, cookie or Authorization
+    header), since they tell a stranger what runs here and how busy it is."""
+
     def get(self) -> None:
-        healthy = self.service.pubsub.healthy
-        self.write_json(
-            {
-                "status": "ok" if healthy else "degraded",
-                "version": __version__,
-                **self.service.stats(),
-            }
-        )
+        health: dict[str, Any] = {"status": "ok" if self.service.pubsub.healthy else "degraded"}
+        if self.identity() is not None:
+            health.update(version=__version__, **self.service.stats())
+        self.write_json(health)
 
 
 class OriginsHandler(BaseHandler):
-    """``POST /api/origins {"origin": ...}``: a token holder vouches for a browser origin.
+    """``POST /api/origins {"origin": ...}``: the kernel vouches for a browser origin.
 
     A notebook widget's page lives on the Jupyter server's origin, which this server cannot
-    know; the kernel, which holds the token, tells it (the widget's view reports
-    ``location.origin`` over the kernel's authenticated comm).
+    know; the kernel, which holds the server's token, tells it (the widget's view reports
+    ``location.origin`` over the kernel's authenticated comm). Only that shared token may: a
+    signed token names one person, and an origin it could add would let a page of theirs
+    open sockets with other people's cookies. Registered origins lapse after a day
+    (:data:`~talkex_widget.core.auth.ORIGIN_TTL`); see :meth:`Auth.allow` for the bound.
     """
 
     def post(self) -> None:
         # The token itself, never the cookie: a cookie would let any page vouch for itself.
-        header = self.request.headers.get("Authorization", "")
-        given = (
-            header[6:] if header.startswith("token ") else self.get_query_argument("token", None)
-        )
-        if given is None or self.auth.identify(given) is None:
-            raise tornado.web.HTTPError(403, "missing or wrong token")
+        given = authorization_token(self.request.headers.get("Authorization"))
+        if given is None:
+            given = self.get_query_argument("token", None)
+        if not self.auth.is_server_token(given):
+            raise tornado.web.HTTPError(403, "only the server's own token may add origins")
         try:
             origin = orjson.loads(self.request.body).get("origin")
             if not isinstance(origin, str):
@@ -162,7 +165,7 @@ class OriginsHandler(BaseHandler):
             self.auth.allow(origin)
         except (ValueError, AttributeError) as exc:
             raise tornado.web.HTTPError(400, str(exc)) from None
-        self.write_json({"allowed": sorted(self.auth.allow_origins)})
+        self.write_json({"allowed": self.auth.allowed_origins()})
 
 
 class MessagesHandler(BaseHandler):

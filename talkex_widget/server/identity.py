@@ -13,7 +13,7 @@ from typing import Protocol
 
 import tornado.web
 
-from talkex_widget.core.auth import Auth, Identity
+from talkex_widget.core.auth import Auth, Identity, authorization_token
 from talkex_widget.core.hub_access import HubUser, room_refusal
 
 __all__ = ["Admission", "Identifier", "TokenIdentifier", "identify"]
@@ -46,8 +46,11 @@ class Identifier(Protocol):
 
 
 def identify(handler: tornado.web.RequestHandler, auth: Auth) -> Identity | None:
-    """Token from the query string first (start-up URL, scripts, widget), else the cookie."""
+    """Token from the query string first (start-up URL, scripts, widget), then an
+    ``Authorization`` header (probes, scripts), else the cookie."""
     given = handler.get_query_argument("token", None)
+    if given is None:
+        given = authorization_token(handler.request.headers.get("Authorization"))
     if given is None:
         given = handler.get_cookie(auth.cookie_name(handler.request.host))
     return auth.identify(given)

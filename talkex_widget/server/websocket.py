@@ -27,40 +27,58 @@ from talkex_widget.core.limits import CloseCode, Limits
 from talkex_widget.core.rooms import RoomError
 from talkex_widget.server.framing import FrameCache
 from talkex_widget.server.identity import NO_TOKEN, Admission, Identifier
+from talkex_widget.server.intake import RedactingHandler
 from talkex_widget.server.service import ChatService
 from talkex_widget.server.session import Session
 
-__all__ = ["Gate", "SocketHandler"]
+__all__ = ["Gate", "Seat", "SocketHandler"]
 
 log = logging.getLogger("talkex.server")
 
 
+Seat = tuple[str, str | None]
+"""Whose socket it is, for the per-identity cap: ``(nickname, None)`` when the name is vouched
+for (a signed or viewer token, the hub), ``(nickname, address)`` under a shared token, where
+anyone may type any name: there a name's slots can only be used up from one address."""
+
+
 class Gate:
-    """Connection counts per nickname and per address, shared by all socket handlers."""
+    """Open sockets in all, per identity and per address, shared by all socket handlers."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self.by_nickname: dict[str, int] = {}
+        self.total = 0
+        self.by_seat: dict[Seat, int] = {}
         self.by_ip: dict[str, int] = {}
 
-    def refusal(self, nickname: str, ip: str) -> str | None:
-        per_nick = self.limits.max_connections_per_nickname
+    def refusal(self, seat: Seat, ip: str) -> tuple[int, str] | None:
+        """Why one more socket for ``seat`` from ``ip`` is refused (HTTP status, reason)."""
+        total = self.limits.max_connections
+        per_seat = self.limits.max_connections_per_nickname
         per_ip = self.limits.max_connections_per_ip
-        if per_nick and self.by_nickname.get(nickname, 0) >= per_nick:
-            return f"too many connections for {nickname!r} (limit {per_nick})"
+        if total and self.total >= total:
+            return 503, f"server is full ({total} connections); try again later"
+        if per_seat and self.by_seat.get(seat, 0) >= per_seat:
+            return 429, f"too many connections for {seat[0]!r} (limit {per_seat})"
         if per_ip and self.by_ip.get(ip, 0) >= per_ip:
-            return f"too many connections from this address (limit {per_ip})"
+            return 429, f"too many connections from this address (limit {per_ip})"
         return None
 
-    def enter(self, nickname: str, ip: str) -> None:
-        self.by_nickname[nickname] = self.by_nickname.get(nickname, 0) + 1
+    def enter(self, seat: Seat, ip: str) -> None:
+        self.total += 1
+        self.by_seat[seat] = self.by_seat.get(seat, 0) + 1
         self.by_ip[ip] = self.by_ip.get(ip, 0) + 1
 
-    def leave(self, nickname: str, ip: str) -> None:
-        for counts, key in ((self.by_nickname, nickname), (self.by_ip, ip)):
-            counts[key] -= 1
-            if not counts[key]:
-                del counts[key]
+    def leave(self, seat: Seat, ip: str) -> None:
+        self.total -= 1
+        _decrement(self.by_seat, seat)
+        _decrement(self.by_ip, ip)
+
+
+def _decrement(counts: dict[Any, int], key: object) -> None:
+    counts[key] -= 1
+    if not counts[key]:
+        del counts[key]
 
 
 class _Protocol(tornado.websocket.WebSocketProtocol13):
@@ -77,7 +95,7 @@ class _Protocol(tornado.websocket.WebSocketProtocol13):
         return super()._handle_message(opcode, data)
 
 
-class SocketHandler(tornado.websocket.WebSocketHandler):
+class SocketHandler(RedactingHandler, tornado.websocket.WebSocketHandler):
     """``/socket/websocket``: the Phoenix V2 endpoint. Implements the service's ``Peer``."""
 
     def initialize(
@@ -99,7 +117,9 @@ class SocketHandler(tornado.websocket.WebSocketHandler):
         self.session: Session | None = None
         self.id = secrets.token_hex(8)
         self.nickname = ""
+        self.seat: Seat = ("", None)
         self.last_seen = time.monotonic()
+        self._expiry: asyncio.TimerHandle | None = None
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         vsn = self.get_query_argument("vsn", "")
@@ -119,10 +139,11 @@ class SocketHandler(tornado.websocket.WebSocketHandler):
         except RoomError as exc:
             self._refuse(exc.reason)
             return
-        refusal = self.gate.refusal(self.nickname, self.request.remote_ip or "")
+        ip = self.request.remote_ip or ""
+        self.seat = (self.nickname, None if identity.nickname is not None else ip)
+        refusal = self.gate.refusal(self.seat, ip)
         if refusal is not None:
-            self.set_status(429)
-            self.finish(orjson.dumps({"error": refusal}))
+            self._refuse(refusal[1], refusal[0])
             return
         await super().get(*args, **kwargs)
 
@@ -137,9 +158,9 @@ class SocketHandler(tornado.websocket.WebSocketHandler):
         except UnicodeDecodeError:
             raise RoomError("nickname is not valid UTF-8") from None
 
-    def _refuse(self, reason: str) -> None:
+    def _refuse(self, reason: str, status: int = 403) -> None:
         log.info("refused socket from %s: %s", self.request.remote_ip, reason)
-        self.set_status(403)
+        self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(orjson.dumps({"error": reason}))
 
@@ -153,10 +174,20 @@ class SocketHandler(tornado.websocket.WebSocketHandler):
         return self.auth.origin_allowed(origin, self.request.host)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
-        self.gate.enter(self.nickname, self.request.remote_ip or "")
+        self.gate.enter(self.seat, self.request.remote_ip or "")
         self.entered = True
         self.session = self.service.open_session(self)
         self.set_nodelay(True)
+        identity = self.admission.identity
+        if identity is not None and identity.expires is not None:
+            # A signed token proves who someone is until it expires, not for as long as the
+            # socket lasts: the client must come back with a fresh one.
+            delay = max(0.0, identity.expires - time.time())
+            self._expiry = asyncio.get_running_loop().call_later(delay, self._token_expired)
+
+    def _token_expired(self) -> None:
+        log.info("closing %s (%s): token expired", self.id, self.nickname)
+        self.close(CloseCode.POLICY, "token expired")
 
     async def on_message(self, message: str | bytes) -> None:
         self.last_seen = time.monotonic()
@@ -173,9 +204,11 @@ class SocketHandler(tornado.websocket.WebSocketHandler):
         self.last_seen = time.monotonic()
 
     def on_close(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
         if self.entered:
             self.entered = False
-            self.gate.leave(self.nickname, self.request.remote_ip or "")
+            self.gate.leave(self.seat, self.request.remote_ip or "")
         # At shutdown the server has closed the session already, and its loop may be ending:
         # spawning a no-op close then would leave a task that never runs.
         if self.session is not None and not self.session.closed:

@@ -16,6 +16,8 @@ from tests.conftest import TOKEN, Connect, JoinRoom, Raw
 from tests.helpers import eventually
 from tests.processes import talkex
 
+TEAM_SECRET = "team-secret-long-enough-for-hmac-sha256"
+
 
 def test_token_bucket_allows_bursts_then_refills() -> None:
     now = [0.0]
@@ -105,11 +107,11 @@ async def test_connections_per_nickname_are_capped_with_a_reason(
     await raw("tabby")  # a slot was freed
 
 
-@pytest.mark.server_config(secret="team-secret")
+@pytest.mark.server_config(secret=TEAM_SECRET)
 async def test_with_a_secret_the_nickname_comes_from_the_signed_token(
     join_room: JoinRoom, connect: Connect
 ) -> None:
-    result = talkex("token", "ada", "--ttl", "1h", "--secret", "team-secret")
+    result = talkex("token", "ada", "--ttl", "1h", "--secret", TEAM_SECRET)
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip()
     room = await join_room("someone-else", token=token)

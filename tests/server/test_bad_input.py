@@ -74,6 +74,9 @@ class Case:
     repeat: int = 1
     accepted: int = 0
     """Messages the case legitimately stores (the ones under the rate limit)."""
+    raw: bool = False
+    """Send the upgrade request as bytes on a TCP socket: its head may declare a body that
+    never comes, which no HTTP client library would send."""
 
 
 def push(event: str, payload: Any, topic: str = ROOM, join_ref: Any = "1") -> list[Any]:
@@ -204,6 +207,24 @@ CASES = [
         headers={"Origin": "http://evil.example", "Cookie": "COOKIE"},
         expect=Refused(403, ""),
     ),
+    Case(
+        "token-wrong-in-authorization",
+        params={"token": ""},
+        headers={"Authorization": "token catalogue-tokem"},
+        expect=Refused(403, "token"),
+    ),
+    Case(
+        "upgrade-declaring-a-59mb-body",
+        headers={"Content-Length": "59000000"},
+        expect=Refused(413, "request body too large"),
+        raw=True,
+    ),
+    Case(
+        "content-length-of-5000-digits",
+        headers={"Content-Length": "9" * 5000},
+        expect=Refused(413, "request body too large"),
+        raw=True,
+    ),
     Case("vsn-1", params={"vsn": "1.0.0"}, expect=Refused(403, "protocol version")),
     Case("vsn-missing", params={"vsn": ""}, expect=Refused(403, "protocol version")),
     Case("nickname-control", params={"nickname": "evil\x07bell"}, expect=Refused(403, "control")),
@@ -249,7 +270,31 @@ def url_for(server: TalkexServer, params: dict[str, str]) -> str:
     return f"ws://127.0.0.1:{server.port}/socket/websocket?{urlencode(query)}"
 
 
+async def refused_raw(server: TalkexServer, url: str, headers: dict[str, str]) -> Refused:
+    """The status and body a hand-written upgrade request gets, its body never sent."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    head = [
+        f"GET {url.split(str(server.port), 1)[1]} HTTP/1.1",
+        f"Host: 127.0.0.1:{server.port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version: 13",
+        *(f"{name}: {value}" for name, value in headers.items()),
+    ]
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
+    answer = await asyncio.wait_for(reader.read(65536), 5)
+    writer.close()
+    status = int(answer.split(b" ", 2)[1]) if answer else 0
+    return Refused(status, answer.split(b"\r\n\r\n", 1)[-1].decode())
+
+
 async def run_case(case: Case, server: TalkexServer) -> None:
+    if isinstance(case.expect, Refused) and case.raw:
+        answer = await refused_raw(server, url_for(server, case.params), case.headers)
+        assert answer.status == case.expect.status, answer
+        assert case.expect.reason in answer.reason, answer
+        return
     if isinstance(case.expect, Refused):
         headers = {
             k: v.replace("COOKIE", f"talkex-token-{server.port}={TOKEN}")

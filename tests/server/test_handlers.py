@@ -12,16 +12,26 @@ from tests.conftest import TOKEN, JoinRoom, base_url, ws_url
 from tests.helpers import RawSocket
 
 
-async def test_healthz_counts_rooms_and_connections(
+async def test_healthz_counts_rooms_and_connections_for_token_holders(
     server: TalkexServer, join_room: JoinRoom
 ) -> None:
     await join_room("alice", "one")
     await join_room("bob", "two")
-    response = await AsyncHTTPClient().fetch(base_url(server) + "healthz")
-    health = json.loads(response.body)
-    assert health["status"] == "ok"
-    assert health["rooms"] == 2 and health["connections"] == 2
-    assert health["version"]
+    client = AsyncHTTPClient()
+    anonymous = await client.fetch(base_url(server) + "healthz")
+    assert json.loads(anonymous.body) == {"status": "ok"}
+    for url, headers in [
+        (f"healthz?token={TOKEN}", {}),
+        ("healthz", {"Authorization": f"token {TOKEN}"}),
+        ("healthz", {"Authorization": f"Bearer {TOKEN}"}),
+        ("healthz", {"Cookie": f"talkex-token-{server.port}={TOKEN}"}),
+    ]:
+        health = json.loads((await client.fetch(base_url(server) + url, headers=headers)).body)
+        assert health["status"] == "ok", headers
+        assert health["rooms"] == 2 and health["connections"] == 2
+        assert health["version"]
+    wrong = await client.fetch(base_url(server) + "healthz?token=wrong")
+    assert json.loads(wrong.body) == {"status": "ok"}
 
 
 async def test_pages_need_the_token_then_keep_it_in_a_cookie(server: TalkexServer) -> None:
