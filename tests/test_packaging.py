@@ -44,3 +44,6 @@ def test_a_wheel_from_a_clean_checkout_carries_the_built_bundles(tmp_path: Path)
     for bundle in ("widget.js", "page.js", "talkex.css"):
         assert f"talkex_widget/static/{bundle}" in names
     assert not any("node_modules" in n for n in names)
+    # pip enables the Jupyter server extension (the chat through Jupyter's port and login)
+    config = "etc/jupyter/jupyter_server_config.d/talkex_widget.json"
+    assert any(n.endswith(f".data/data/{config}") for n in names)

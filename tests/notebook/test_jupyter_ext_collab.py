@@ -145,3 +145,22 @@ def test_notebook_7_uses_the_route_too(notebooks: Lab, new_context: Any) -> None
     expect(online(page).locator(f"li.tx-self[data-nickname='{nickname}']")).to_have_count(1)
     say(page, "from notebook 7")
     expect(root.locator(f".tx-group[data-author='{nickname}']")).to_contain_text("from notebook 7")
+
+
+def test_without_the_extension_the_old_routes_still_work(notebooks: Lab, new_context: Any) -> None:
+    """A page whose Jupyter has no Talkex extension (``talkex/`` answers 404): the kernel's
+    config as before, and with the direct port blocked the comm relay."""
+    lab = notebooks
+    nickname = f"erin-{secrets.token_hex(3)}"
+    name = lab.write_notebook(f"noext-{nickname}.ipynb", *chat_cells("noext", nickname))
+    context = new_context()
+    context.add_init_script(BLOCK_DIRECT)
+    context.route("**/talkex/**", lambda route: route.fulfill(status=404, body="{}"))
+    page = open_notebook(context, lab, name)
+    root = joined(page)
+    expect(root).to_have_attribute("data-transport", "relay")
+    expect(online(page).locator(f"li.tx-self[data-nickname='{nickname}']")).to_have_count(1)
+    say(page, "through the kernel")
+    expect(root.locator(f".tx-group[data-author='{nickname}']")).to_contain_text(
+        "through the kernel"
+    )
