@@ -249,7 +249,12 @@ def loopback_host(host: str) -> bool:
     What a browser puts in Host is the name in the page's URL, so a DNS rebinding page on
     ``rebind.example`` (resolving to 127.0.0.1) sends ``rebind.example`` and is refused.
     Addresses are parsed, never prefix-matched: ``127.0.0.1.rebind.example`` is a name.
+    A bare address (``::1``, as ``--host`` takes it) counts too.
     """
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
     if host.startswith("["):
         name, bracket, rest = host[1:].partition("]")
         if not bracket or (rest and not _PORT_RE.fullmatch(rest)):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from talkex_widget.core.auth import MIN_SECRET_BYTES
+from talkex_widget.core.auth import MIN_SECRET_BYTES, loopback_host
 from talkex_widget.core.channels import DEFAULT_MAX_CHANNELS
 from talkex_widget.core.limits import Limits
 from talkex_widget.core.rooms import RoomRules
@@ -82,4 +82,5 @@ class ServerConfig:
 
 
 def is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
+    """``host`` (to bind, or from a Host header) is this machine's loopback only."""
+    return loopback_host(host)

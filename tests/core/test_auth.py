@@ -119,6 +119,7 @@ def test_the_registered_origins_stay_bounded_dropping_the_oldest() -> None:
         ("127.42.0.7:80", True),
         ("[::1]", True),
         ("[::1]:4000", True),
+        ("::1", True),  # a bare address, as --host takes it
         ("rebind.evil.example", False),
         ("rebind.evil.example:4000", False),
         ("127.0.0.1.rebind.evil.example", False),  # a name, however it starts
