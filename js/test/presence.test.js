@@ -48,22 +48,43 @@ describe("buildPresenceList", () => {
     expect(buildPresenceList(entries(state), "me")[0].activity).toBeNull();
   });
 
-  it("shows the status of the connection that changed last", () => {
+  it("shows the most present connection: busy, then online, then away; the latest on a tie", () => {
     let state = Presence.syncState({}, { bob: { metas: [meta("1"), meta("2")] } });
-    // bob's second tab goes away: an update is a leave of the old meta and a join of the new.
+    // bob's second tab goes away (idle): an update is a leave of the old meta and a join of
+    // the new. His other tab is still in use, so he is online.
     state = Presence.syncDiff(state, {
       joins: { bob: { metas: [meta("3", "away", { phx_ref_prev: "2" })] } },
       leaves: { bob: { metas: [meta("2")] } },
     });
     let [row] = buildPresenceList(entries(state), "me");
-    expect(row).toMatchObject({ name: "bob", status: "away", count: 2 });
+    expect(row).toMatchObject({ name: "bob", status: "online", count: 2 });
 
     state = Presence.syncDiff(state, {
-      joins: { bob: { metas: [meta("4", "busy", { phx_ref_prev: "1" })] } },
+      joins: { bob: { metas: [meta("4", "busy", { phx_ref_prev: "1", activity: "fit()" })] } },
       leaves: { bob: { metas: [meta("1")] } },
     });
     [row] = buildPresenceList(entries(state), "me");
-    expect(row).toMatchObject({ status: "busy", count: 2 });
+    expect(row).toMatchObject({ status: "busy", activity: "fit()", count: 2 });
+
+    state = Presence.syncDiff(state, {
+      joins: { bob: { metas: [meta("5", "away", { phx_ref_prev: "4" })] } },
+      leaves: { bob: { metas: [meta("4", "busy")] } },
+    });
+    [row] = buildPresenceList(entries(state), "me");
+    expect(row).toMatchObject({ status: "away", activity: null, count: 2 });
+  });
+
+  it("does not count a kernel's own link as a tab, but shows what it is running", () => {
+    const state = Presence.syncState(
+      {},
+      {
+        ann: { metas: [meta("1", "online"), meta("2", "busy", { kind: "kernel", activity: "fit()" })] },
+        kai: { metas: [meta("3", "online", { kind: "kernel" })] },
+      },
+    );
+    const rows = buildPresenceList(entries(state), "me");
+    expect(rows[0]).toMatchObject({ name: "ann", status: "busy", activity: "fit()", count: 1 });
+    expect(rows[1]).toMatchObject({ name: "kai", status: "online", count: 0 });
   });
 
   it("drops people whose last connection left", () => {

@@ -34,10 +34,14 @@ class RoomClient:
     resend safe. Every rejoin asks for what was missed since the highest id seen.
     """
 
-    def __init__(self, socket: Socket, room: str, *, status: str = "online") -> None:
+    def __init__(
+        self, socket: Socket, room: str, *, status: str = "online", kind: str | None = None
+    ) -> None:
         self.socket = socket
         self.room = room
         self.status = status
+        self.kind = kind
+        """``"kernel"`` for a notebook kernel's own link, which lists don't count as a tab."""
         self.activity: str | None = None
         self.messages: dict[int, dict[str, Any]] = {}
         self.pending: dict[str, str] = {}
@@ -71,6 +75,8 @@ class RoomClient:
 
     def _join_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"status": self.status}
+        if self.kind:
+            params["kind"] = self.kind
         if self.activity:
             params["activity"] = self.activity
         if self.last_seen_id is not None:

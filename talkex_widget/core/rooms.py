@@ -16,6 +16,7 @@ from talkex_widget.core.names import NameRefused, check_visible
 
 __all__ = [
     "DEFAULT_RULES",
+    "KINDS",
     "STATUSES",
     "TOPIC_PREFIX",
     "RoomError",
@@ -29,6 +30,12 @@ __all__ = [
 TOPIC_PREFIX = "room:"
 STATUSES = ("online", "away", "busy")
 """``busy`` goes beyond the seed's online/away: a kernel running a long cell can say so."""
+KINDS = ("kernel",)
+"""Connection kinds a join may declare (``kind`` in its payload, kept in the presence meta).
+
+``kernel`` is a notebook kernel's own link: the person is there through a view of that
+notebook already, so lists count it as no extra tab. No kind means a person's view or page.
+"""
 
 _ROOM_RE = re.compile(r"[A-Za-z0-9_.\-]+")
 
@@ -140,6 +147,15 @@ class RoomRules:
             raise RoomError("activity may not contain control or invisible formatting characters")
         return activity or None
 
+    def kind(self, payload: dict[str, Any]) -> str | None:
+        """The optional connection kind of a join (see :data:`KINDS`)."""
+        kind = payload.get("kind")
+        if kind is None:
+            return None
+        if kind not in KINDS:
+            raise RoomError(f"kind must be one of {', '.join(KINDS)}")
+        return str(kind)
+
     def optional_int(self, payload: dict[str, Any], field: str, *, minimum: int = 0) -> int | None:
         value = payload.get(field)
         if value is None:
@@ -163,10 +179,15 @@ DEFAULT_RULES = RoomRules()
 
 
 def online_meta(
-    status: str = "online", now: datetime | None = None, activity: str | None = None
+    status: str = "online",
+    now: datetime | None = None,
+    activity: str | None = None,
+    kind: str | None = None,
 ) -> dict[str, str]:
-    """The presence meta a fresh join tracks."""
+    """The presence meta a fresh join tracks; ``kind`` stays through status changes."""
     meta = {"status": status, "online_at": iso_now(now)}
     if activity:
         meta["activity"] = activity
+    if kind:
+        meta["kind"] = kind
     return meta

@@ -35,7 +35,9 @@ class RoomLink:
         if info.token:
             params["token"] = info.token
         self.socket = Socket(info.url, params)
-        self.client = RoomClient(self.socket, room, status=status)
+        # kind "kernel": the person is in the room through the notebook's view already, so the
+        # presence list does not count this link as another tab.
+        self.client = RoomClient(self.socket, room, status=status, kind="kernel")
         self.nickname = nickname
         self.limits: dict[str, Any] = {}
         """The server's ``limits`` from the latest join reply (empty from older servers)."""

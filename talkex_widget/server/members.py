@@ -42,6 +42,8 @@ class Member:
     phx_ref: str | None = None
     status: str = "online"
     activity: str | None = None
+    kind: str | None = None
+    """``kernel`` for a notebook kernel's own link (see :data:`~talkex_widget.core.rooms.KINDS`)."""
     buffer: list[str] | None = field(default_factory=list)
     """Broadcasts that arrive before this member has its ``presence_state``; ``None`` after."""
 

@@ -143,12 +143,13 @@ class ChatService:
         last_seen_id = self.rules.optional_int(payload, "last_seen_id")
         status = self.rules.status(payload) if "status" in payload else "online"
         activity = self.rules.activity(payload)
+        kind = self.rules.kind(payload)
         self._check_name(peer.nickname, room_name)
         room = self.rooms.get(room_name)
         if room is None:
             room = self.rooms[room_name] = Room(room_name)
             await self.pubsub.subscribe(room.topic, self._on_room_frame)
-        member = Member(peer, room_name, join_ref, status=status, activity=activity)
+        member = Member(peer, room_name, join_ref, status=status, activity=activity, kind=kind)
         room.members[(peer.id, room.topic)] = member
         try:
             response = await self._join_history(room_name, last_seen_id)
@@ -198,7 +199,7 @@ class ChatService:
         member.phx_ref, diff, delta = self.tracker.track(
             member.topic,
             member.peer.nickname,
-            online_meta(member.status, activity=member.activity),
+            online_meta(member.status, activity=member.activity, kind=member.kind),
         )
         self.presence.add_joiner(member)
         await self._presence_changed(member.topic, diff, delta)

@@ -1,35 +1,57 @@
 // The presence list shown to the reader, built from Phoenix presence state.
 import { isStatus } from "./validate.js";
 
+/** The `kind` a notebook kernel's own link declares in its meta: not a tab of the person. */
+export const KERNEL_KIND = "kernel";
+
+// Which of a person's connections speaks for them: a busy one (a running cell, often the
+// kernel's link) says the most, then any online one (one tab in use means they are here),
+// then away. Ties go to the latest meta.
+const PRESENCE_RANK = { busy: 3, online: 2, away: 1 };
+
 /**
  * One row per person from `presence.list((name, {metas}) => ({name, metas}))`:
  * [{name, status, activity, count, self, onlineAt}], sorted case-insensitively.
  *
- * `count` is the number of connections (metas). The status is the one of the meta that
- * changed last: Phoenix's syncDiff appends joined metas (and an update is a leave plus a
- * join), so the last meta is the most recent.
+ * `count` is the number of browser views and pages: a kernel's own link (meta `kind:
+ * "kernel"`) is the same person through a notebook already shown, so it adds no "×N". The
+ * status is the most present meta's (busy, then online, then away), the latest on a tie:
+ * Phoenix's syncDiff appends joined metas (an update is a leave plus a join), so a later meta
+ * is a more recent change.
  */
 export function buildPresenceList(entries, selfName) {
   const rows = [];
   for (const entry of entries || []) {
-    const metas = (entry && entry.metas) || [];
+    const metas = ((entry && entry.metas) || []).filter(Boolean);
     if (metas.length === 0) continue;
-    const latest = metas[metas.length - 1] || {};
+    const shown = mostPresent(metas);
     const firstOnline = metas
-      .map((meta) => meta && meta.online_at)
+      .map((meta) => meta.online_at)
       .filter(Boolean)
       .sort()[0];
     rows.push({
       name: entry.name,
-      status: isStatus(latest.status) ? latest.status : "online",
-      // What a busy person is running ("fit model"), from the same latest meta.
-      activity: typeof latest.activity === "string" && latest.activity ? latest.activity : null,
-      count: metas.length,
+      status: statusOf(shown),
+      // What a busy person is running ("fit model"), from the same meta.
+      activity: typeof shown.activity === "string" && shown.activity ? shown.activity : null,
+      count: metas.filter((meta) => meta.kind !== KERNEL_KIND).length,
       self: entry.name === selfName,
       onlineAt: firstOnline || null,
     });
   }
   return rows.sort(compareNames);
+}
+
+function statusOf(meta) {
+  return isStatus(meta.status) ? meta.status : "online";
+}
+
+function mostPresent(metas) {
+  let best = metas[0];
+  for (const meta of metas) {
+    if (PRESENCE_RANK[statusOf(meta)] >= PRESENCE_RANK[statusOf(best)]) best = meta;
+  }
+  return best;
 }
 
 function compareNames(a, b) {
