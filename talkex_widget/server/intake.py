@@ -163,9 +163,11 @@ class TalkexApplication(tornado.web.Application):
                 "or [::1]; open it by one of those names"
             )
         declared = request.headers.get("Content-Length", "")
-        if declared.isdigit() and (
+        # ASCII digits only ("²" is a digit to str.isdigit), and no int() of thousands of
+        # them (refused past 4300); anything else malformed is Tornado's to answer (400).
+        if (declared.isascii() and declared.isdigit()) and (
             len(declared) > 15 or int(declared) > self.max_request_bytes
-        ):  # a length check first: int() of thousands of digits is slow, then refused
+        ):
             return 413, f"request body too large (limit {self.max_request_bytes} bytes)"
         return None
 

@@ -225,6 +225,12 @@ CASES = [
         expect=Refused(413, "request body too large"),
         raw=True,
     ),
+    Case(
+        "content-length-not-ascii-digits",
+        headers={"Content-Length": "\u00b2"},  # "²": str.isdigit() says yes, int() says no
+        expect=Refused(400, ""),
+        raw=True,
+    ),
     Case("vsn-1", params={"vsn": "1.0.0"}, expect=Refused(403, "protocol version")),
     Case("vsn-missing", params={"vsn": ""}, expect=Refused(403, "protocol version")),
     Case("nickname-control", params={"nickname": "evil\x07bell"}, expect=Refused(403, "control")),
@@ -282,7 +288,7 @@ async def refused_raw(server: TalkexServer, url: str, headers: dict[str, str]) -
         "Sec-WebSocket-Version: 13",
         *(f"{name}: {value}" for name, value in headers.items()),
     ]
-    writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
     answer = await asyncio.wait_for(reader.read(65536), 5)
     writer.close()
     status = int(answer.split(b" ", 2)[1]) if answer else 0
