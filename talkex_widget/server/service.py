@@ -36,6 +36,7 @@ from talkex_widget.server.cluster import NODE_TIMEOUT, PRESENCE_CHANNEL, Cluster
 from talkex_widget.server.members import Member, Peer, Room
 from talkex_widget.server.presence_flush import PresenceFlush, Scheduler
 from talkex_widget.server.session import Session
+from talkex_widget.server.typing import TypingFlush
 
 # PRESENCE_CHANNEL lives in .cluster; tests import it from here, where it was first.
 __all__ = ["CATCH_UP_LIMIT", "JOIN_HISTORY", "PRESENCE_CHANNEL", "ChatService"]
@@ -75,6 +76,7 @@ class ChatService:
         self.sessions: set[Session] = set()
         self._tasks: set[asyncio.Future[None]] = set()
         self.presence = PresenceFlush(self.rooms, self.tracker.state, scheduler)
+        self.typing = TypingFlush(self.rooms, self.presence.scheduler, self._broadcast_typing)
         self.cluster = Cluster(
             pubsub,
             self.tracker,
@@ -214,6 +216,7 @@ class ChatService:
         key = (member.peer.id, room.topic)
         if room.members.get(key) is member:
             del room.members[key]
+            self.typing.forget(member)
         if member.phx_ref is not None:
             diff, delta = self.tracker.untrack(room.topic, member.peer.nickname, member.phx_ref)
             member.phx_ref = None
@@ -249,6 +252,11 @@ class ChatService:
         )
         await self._presence_changed(topic, diff, delta)
 
+    def typing_started(self, member: Member) -> None:
+        """``member`` is typing: its name goes out with the room's next ``typing`` batch,
+        unless it was passed on less than :data:`~.typing.TYPING_INTERVAL` ago."""
+        self.typing.add(member)
+
     async def older(self, member: Member, payload: dict[str, Any]) -> dict[str, Any]:
         before_id = self.rules.optional_int(payload, "before_id", minimum=1)
         limit = self.rules.history_limit(payload)
@@ -265,6 +273,9 @@ class ChatService:
         if room is not None:
             room.deliver(text)
         await self.cluster.publish_room(topic, text)
+
+    def _broadcast_typing(self, room_name: str, names: list[str]) -> None:
+        self.spawn(self._broadcast(room_name, "typing", {"names": names}))
 
     def _on_room_frame(self, channel: str, data: str) -> None:
         text = self.cluster.room_text(data)

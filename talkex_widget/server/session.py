@@ -168,6 +168,9 @@ class Session:
             self.send(ok_reply(message))
         elif message.event == "history":
             self.send(ok_reply(message, await service.older(member, message.payload)))
+        elif message.event == "typing":
+            service.typing_started(member)
+            self.send(ok_reply(message))
         else:
             self.send(error_reply(message, f"unknown event {message.event!r}"))
 

@@ -7,7 +7,7 @@ import { codePointLength, pyStrip } from "../lib/validate.js";
  * JupyterLab outputs swallow form submits). `maxBody` is the server's limit, as the session
  * learnt it from the join reply.
  */
-export function Composer({ enabled, hint, maxBody, onSend }) {
+export function Composer({ enabled, hint, maxBody, onSend, onTyping = null }) {
   const [text, setText] = useState("");
   const hintId = useId();
   const counterId = useId();
@@ -43,7 +43,10 @@ export function Composer({ enabled, hint, maxBody, onSend }) {
         value={text}
         disabled={!enabled}
         placeholder={enabled ? "Message (Enter to send, Shift+Enter for a new line)" : ""}
-        onChange={(event) => setText(event.target.value)}
+        onChange={(event) => {
+          setText(event.target.value);
+          if (onTyping && event.target.value.trim()) onTyping();
+        }}
         onKeyDown={onKeyDown}
       />
       <div className="tx-composer-side">

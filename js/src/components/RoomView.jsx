@@ -1,5 +1,6 @@
 import { useEffect, useState, useSyncExternalStore } from "react";
 import { startAutoAway } from "../lib/autoaway.js";
+import { typingText } from "../lib/typing.js";
 import { Alert } from "./Alert.jsx";
 import { Composer } from "./Composer.jsx";
 import { ConnectionIndicator } from "./ConnectionIndicator.jsx";
@@ -70,8 +71,12 @@ export function RoomView({ session, onStatusChange, actions = null }) {
           <PresenceList people={state.presence} />
         </aside>
       </div>
+      <div className="tx-typing" aria-live="polite">
+        {typingText(state.typing)}
+      </div>
       <Composer
         enabled={canWrite}
+        onTyping={() => session.typed()}
         hint={composerHint(state)}
         maxBody={state.maxBody}
         onSend={(text) => session.send(text)}

@@ -22,6 +22,7 @@ import {
   settlePending,
 } from "./messages.js";
 import { buildPresenceList, presenceEntries } from "./presence.js";
+import { TypingTracker, shouldSendTyping } from "./typing.js";
 import {
   DEFAULT_MAX_BODY,
   bodyError,
@@ -59,6 +60,8 @@ export class ChatSession {
     this.destroyed = false;
     this.sentLastSeen = null;
     this.inFlight = new Map(); // client_id -> the phoenix Push waiting for its reply
+    this.typingSentAt = null;
+    this.typists = new TypingTracker(this.nickname, (typing) => this.update({ typing }));
     this.state = {
       room,
       nickname: this.nickname,
@@ -73,6 +76,7 @@ export class ChatSession {
       presence: [],
       status: isStatus(status) ? status : "online",
       maxBody: DEFAULT_MAX_BODY, // until a join reply tells the server's
+      typing: [], // who else is typing now (lib/typing.js)
     };
     this.subscribe = this.subscribe.bind(this);
     this.getSnapshot = this.getSnapshot.bind(this);
@@ -106,6 +110,7 @@ export class ChatSession {
       this.update({ connection: "connected" });
     });
     const lost = () => {
+      this.typists.clear();
       this.update({
         connection: this.everOpened ? "reconnecting" : "connecting",
         joined: false,
@@ -119,7 +124,11 @@ export class ChatSession {
     const channel = socket.channel(`room:${this.room}`, () => this.joinParams());
     this.channel = channel;
     channel.onError(() => this.update({ joined: false, loadingOlder: false }));
-    channel.on("new_msg", (message) => this.receiveMessages([message]));
+    channel.on("new_msg", (message) => {
+      if (message && typeof message.author === "string") this.typists.stopped(message.author);
+      this.receiveMessages([message]);
+    });
+    channel.on("typing", (event) => this.typists.typing(event && event.names));
 
     const presence = new Presence(channel);
     this.presence = presence;
@@ -141,6 +150,7 @@ export class ChatSession {
     if (this.destroyed) return;
     this.destroyed = true;
     this.listeners.clear();
+    this.typists.stop();
     const { socket, channel } = this;
     if (channel) channel.leave();
     if (socket) socket.disconnect();
@@ -303,6 +313,14 @@ export class ChatSession {
         this.update({ loadingOlder: false, error: reasonOf(reply, "could not load older messages") });
       })
       .receive("timeout", () => this.update({ loadingOlder: false }));
+  }
+
+  /** We typed in the box: tell the room, at most once per TYPING_SEND_INTERVAL. */
+  typed() {
+    const now = Date.now();
+    if (!this.state.joined || !this.channel || !shouldSendTyping(this.typingSentAt, now)) return;
+    this.typingSentAt = now;
+    this.channel.push("typing", {});
   }
 
   // -- status -----------------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""Typing indicators: passed on, never stored, throttled per sender, batched per room."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from talkex_widget.server.members import Member
+from talkex_widget.server.service import ChatService
+from talkex_widget.server.typing import TYPING_INTERVAL
+from tests.conftest import Raw
+
+from .conftest import MakeService, flush
+from .fakes import FakeClock, FakePeer
+
+
+async def join(service: ChatService, nickname: str) -> tuple[Member, FakePeer]:
+    peer = FakePeer(nickname)
+    member, _ = await service.join(peer, "lobby", "1", {})
+    await service.after_join(member)
+    return member, peer
+
+
+def typing_events(peer: FakePeer) -> list[list[str]]:
+    return [frame[4]["names"] for frame in peer.frames() if frame[3] == "typing"]
+
+
+async def settle(service: ChatService) -> None:
+    """Let the spawned broadcasts run."""
+    flush(service)
+    await asyncio.gather(*service._tasks)
+
+
+async def test_typists_of_a_window_go_out_together_and_each_sender_is_throttled(
+    make_service: MakeService,
+) -> None:
+    clock = FakeClock()
+    service = await make_service(scheduler=clock)
+    service.typing.clock = lambda: clock.now
+    ann, _ = await join(service, "ann")
+    bob, _ = await join(service, "bob")
+    _, watcher = await join(service, "cy")
+    await settle(service)
+
+    service.typing_started(ann)  # the first after a quiet window goes out at once
+    clock.advance(0)
+    await asyncio.gather(*service._tasks)
+    service.typing_started(bob)  # within the window: gathered
+    service.typing_started(ann)  # too soon for ann: dropped
+    await settle(service)
+    assert typing_events(watcher) == [["ann"], ["bob"]]
+
+    clock.advance(TYPING_INTERVAL)
+    service.typing_started(ann)
+    service.typing_started(bob)
+    await settle(service)
+    assert typing_events(watcher)[2:] == [["ann", "bob"]]  # a quiet window: both at once
+    assert await service.history.rooms() == []  # nothing stored
+
+
+async def test_a_typing_push_is_acknowledged_and_reaches_the_others(raw: Raw) -> None:
+    ann, bob = await raw("ann"), await raw("bob")
+    for sock in (ann, bob):
+        sock.send(["1", "1", "room:lobby", "phx_join", {}])
+        await sock.reply_to("1")
+    ann.send(["1", "2", "room:lobby", "typing", {}])
+    reply: Any = await ann.reply_to("2")
+    assert reply["status"] == "ok"
+    frame = await bob.until(lambda f: f[3] == "typing")
+    assert frame[4] == {"names": ["ann"]}
+    ann.send(["1", "3", "room:lobby", "typing", {}])  # throttled, still answered
+    assert (await ann.reply_to("3"))["status"] == "ok"
