@@ -9,7 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["StoredMessage"]
+__all__ = ["Attachment", "StoredMessage"]
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """The bytes of a message's image, stored beside it and served by its own URL.
+
+    Kept out of :class:`StoredMessage` so that history pages, catch-up and broadcasts carry
+    only the image's metadata (in ``content["attachment"]``), never megabytes of pixels.
+    """
+
+    id: str
+    content_type: str
+    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +30,9 @@ class StoredMessage:
     """One message as stored. ``sent_at`` is ISO 8601 UTC, e.g. ``"2026-11-29T15:40:01.123Z"``.
 
     It is the server's clock, not the sender's, so every reader sorts and shows the same time.
+    ``content`` is ``None`` for a plain text message; a shared result holds its ``kind``
+    (``table``, ``code``, ``figure``) and that kind's fields (see :mod:`.kinds`), which travel
+    beside ``body`` on the wire so that clients that know no kinds still show the body.
     """
 
     id: int
@@ -25,15 +41,16 @@ class StoredMessage:
     body: str
     sent_at: str
     client_id: str | None = None
+    content: dict[str, Any] | None = None
+
+    @property
+    def kind(self) -> str:
+        return str(self.content["kind"]) if self.content else "text"
 
     def to_wire(self) -> dict[str, Any]:
         """The ``new_msg`` payload. The room is left out: the frame's topic already names it."""
-        wire: dict[str, Any] = {
-            "id": self.id,
-            "body": self.body,
-            "author": self.author,
-            "sent_at": self.sent_at,
-        }
+        wire: dict[str, Any] = dict(self.content) if self.content else {}
+        wire.update(id=self.id, body=self.body, author=self.author, sent_at=self.sent_at)
         if self.client_id is not None:
             wire["client_id"] = self.client_id
         return wire

@@ -77,6 +77,9 @@ class RoomRules:
     max_body: int = 4000
     max_activity: int = 80
     """Longest ``activity`` text in a presence meta (what a busy person is running)."""
+    max_attachment: int = 1024 * 1024
+    """Largest image a message may carry (a figure shared from a kernel), in bytes; 0 takes
+    none. The WebSocket frame limit grows to carry it (:func:`~.kinds.attachment_frame_bytes`)."""
 
     def room_name(self, name: str) -> str:
         if not name:

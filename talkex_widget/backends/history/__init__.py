@@ -7,16 +7,22 @@ for sqlite and the ``redis://`` store depends on an optional extra.
 Ids are per room, start at 1 and only grow: a client that saw id ``n`` can ask for "everything
 after ``n``" after a reconnect and get exactly what it missed, in order. ``client_id`` makes a
 retried ``new_msg`` (sent again because its reply was lost) land once instead of twice.
+
+A message may carry ``content`` (a shared table, code or figure: :mod:`~talkex_widget.core.kinds`)
+and one :class:`Attachment` (a figure's image), stored in the same write as the message: a
+refused or failed post leaves neither behind, and a retry stores the image once.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Any
 
-from talkex_widget.core.messages import StoredMessage
+from talkex_widget.core.messages import Attachment, StoredMessage
 
 __all__ = [
+    "Attachment",
     "HistoryError",
     "HistoryStore",
     "StoredMessage",
@@ -58,13 +64,22 @@ class HistoryStore(ABC):
         body: str,
         sent_at: str,
         client_id: str | None = None,
+        *,
+        content: dict[str, Any] | None = None,
+        attachment: Attachment | None = None,
     ) -> tuple[StoredMessage, bool]:
         """Store a message under the room's next id and return it with ``True``.
 
         When ``client_id`` is given and ``(room, author, client_id)`` is already stored, return
         ``(original, False)`` and store nothing: the sender is retrying. Returns only once the
-        message is durable, so an acknowledged message is never lost by a crash.
+        message is durable, so an acknowledged message is never lost by a crash. ``content``
+        is kept as given (JSON-able); ``attachment`` is stored with the message, atomically.
         """
+
+    @abstractmethod
+    async def attachment(self, room: str, attachment_id: str) -> Attachment | None:
+        """The attachment stored with a message of ``room``, or ``None`` (never another
+        room's: the id alone does not open an image to someone outside its room)."""
 
     @abstractmethod
     async def after(self, room: str, after_id: int, limit: int) -> tuple[list[StoredMessage], bool]:

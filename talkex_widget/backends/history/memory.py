@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from operator import attrgetter
+from typing import Any
 
-from talkex_widget.backends.history import HistoryError, HistoryStore, StoredMessage, check_limit
+from talkex_widget.backends.history import (
+    Attachment,
+    HistoryError,
+    HistoryStore,
+    StoredMessage,
+    check_limit,
+)
 
 __all__ = ["MemoryHistory"]
 
@@ -22,6 +29,7 @@ class MemoryHistory(HistoryStore):
     def __init__(self) -> None:
         self._rooms: dict[str, list[StoredMessage]] = {}
         self._by_client_id: dict[tuple[str, str, str], StoredMessage] = {}
+        self._attachments: dict[tuple[str, str], Attachment] = {}
         self._closed = False
 
     def _check_open(self) -> None:
@@ -35,6 +43,9 @@ class MemoryHistory(HistoryStore):
         body: str,
         sent_at: str,
         client_id: str | None = None,
+        *,
+        content: dict[str, Any] | None = None,
+        attachment: Attachment | None = None,
     ) -> tuple[StoredMessage, bool]:
         self._check_open()
         key = (room, author, client_id) if client_id is not None else None
@@ -42,8 +53,10 @@ class MemoryHistory(HistoryStore):
             return original, False
         messages = self._rooms.setdefault(room, [])
         next_id = messages[-1].id + 1 if messages else 1
-        message = StoredMessage(next_id, room, author, body, sent_at, client_id)
+        message = StoredMessage(next_id, room, author, body, sent_at, client_id, content)
         messages.append(message)
+        if attachment is not None:
+            self._attachments[(room, attachment.id)] = attachment
         if key is not None:
             self._by_client_id[key] = message
         return message, True
@@ -65,6 +78,10 @@ class MemoryHistory(HistoryStore):
         end = len(messages) if before_id is None else bisect_left(messages, before_id, key=_by_id)
         start = max(0, end - limit)
         return messages[start:end], start > 0
+
+    async def attachment(self, room: str, attachment_id: str) -> Attachment | None:
+        self._check_open()
+        return self._attachments.get((room, attachment_id))
 
     async def rooms(self) -> list[str]:
         self._check_open()

@@ -5,7 +5,13 @@ Keys, per room (room names hold no ``:``)::
     talkex:room:<room>:last_id     INCR counter: ids are never reused, even after trimming
     talkex:room:<room>:messages    sorted set, score = id, member = "<id> <JSON without id>"
     talkex:room:<room>:client_ids  sorted set, score = id, member = JSON [author, client_id]
+    talkex:room:<room>:attachments hash, attachment id -> "<content type> <base64 bytes>"
+    talkex:room:<room>:attachment_ids  sorted set, score = message id, member = attachment id
     talkex:rooms                   set of the rooms that hold messages
+
+A message's ``content`` (a shared table, code, a figure's metadata) is one more field of its
+JSON. A figure's image is written by the same script as its message, and trimmed with it.
+The client decodes replies as text, so the image is kept base64-encoded.
 
 An append is one Lua script (:data:`APPEND_SCRIPT`), so it is atomic however many nodes
 append at once: look the ``client_id`` up, take the next id, add the message and its
@@ -24,12 +30,19 @@ that missed more than what is kept is told to reset rather than handed a gap.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
-from talkex_widget.backends.history import HistoryError, HistoryStore, StoredMessage, check_limit
+from talkex_widget.backends.history import (
+    Attachment,
+    HistoryError,
+    HistoryStore,
+    StoredMessage,
+    check_limit,
+)
 from talkex_widget.backends.redis_client import OrderedPipeline, RedisError, address, client
 
 __all__ = ["APPEND_SCRIPT", "DEFAULT_MAX_LEN", "RedisHistory"]
@@ -39,7 +52,9 @@ DEFAULT_MAX_LEN = 10_000
 
 APPEND_SCRIPT = """
 local last_id, messages, client_ids, rooms = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local attachments, attachment_ids = KEYS[5], KEYS[6]
 local room, fields, client_key, max_len = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local attachment_id, attachment = ARGV[5], ARGV[6]
 if client_key ~= '' then
   local original = redis.call('ZSCORE', client_ids, client_key)
   if original then
@@ -55,17 +70,27 @@ redis.call('ZADD', messages, id, member)
 if client_key ~= '' then
   redis.call('ZADD', client_ids, id, client_key)
 end
+if attachment_id ~= '' then
+  redis.call('HSET', attachments, attachment_id, attachment)
+  redis.call('ZADD', attachment_ids, id, attachment_id)
+end
 local excess = redis.call('ZCARD', messages) - max_len
 if excess > 0 then
   local oldest_kept = redis.call('ZRANGE', messages, excess, excess, 'WITHSCORES')[2]
   redis.call('ZREMRANGEBYRANK', messages, 0, excess - 1)
   redis.call('ZREMRANGEBYSCORE', client_ids, '-inf', '(' .. oldest_kept)
+  local gone = redis.call('ZRANGEBYSCORE', attachment_ids, '-inf', '(' .. oldest_kept)
+  if gone[1] then
+    redis.call('HDEL', attachments, unpack(gone))
+    redis.call('ZREMRANGEBYSCORE', attachment_ids, '-inf', '(' .. oldest_kept)
+  end
 end
 redis.call('SADD', rooms, room)
 return {1, member}
 """
-"""KEYS: the room's last_id, messages, client_ids, and the rooms set. ARGV: room, the message
-as JSON without its id, the ``client_id`` key ('' for none), max_len. Returns
+"""KEYS: the room's last_id, messages, client_ids, the rooms set, the room's attachments and
+attachment_ids. ARGV: room, the message as JSON without its id, the ``client_id`` key ('' for
+none), max_len, the attachment id ('' for none) and its stored value. Returns
 ``{created, member}``; a retry gets ``{0, original member}``. Sent with ``EVAL``: Redis keeps
 the compiled script by its hash, and a Redis that restarted needs nothing loaded again."""
 
@@ -114,13 +139,27 @@ class RedisHistory(HistoryStore):
         body: str,
         sent_at: str,
         client_id: str | None = None,
+        *,
+        content: dict[str, Any] | None = None,
+        attachment: Attachment | None = None,
     ) -> tuple[StoredMessage, bool]:
-        fields: dict[str, str] = {"author": author, "body": body, "sent_at": sent_at}
+        fields: dict[str, Any] = {"author": author, "body": body, "sent_at": sent_at}
         if client_id is not None:
             fields["client_id"] = client_id
+        if content is not None:
+            fields["content"] = content
         client_key = b"" if client_id is None else orjson.dumps([author, client_id])
-        keys = (_key(room, "last_id"), _key(room, "messages"), _key(room, "client_ids"), _ROOMS)
-        args = (room, orjson.dumps(fields), client_key, self.max_len)
+        keys = (
+            _key(room, "last_id"),
+            _key(room, "messages"),
+            _key(room, "client_ids"),
+            _ROOMS,
+            _key(room, "attachments"),
+            _key(room, "attachment_ids"),
+        )
+        stored = b"" if attachment is None else _attachment_value(attachment)
+        attachment_id = "" if attachment is None else attachment.id
+        args = (room, orjson.dumps(fields), client_key, self.max_len, attachment_id, stored)
         created, member = await self._call("EVAL", APPEND_SCRIPT, len(keys), *keys, *args)
         return _message(room, member), bool(created)
 
@@ -141,6 +180,13 @@ class RedisHistory(HistoryStore):
             "ZREVRANGEBYSCORE", _key(room, "messages"), high, "-inf", "LIMIT", 0, limit + 1
         )
         return [_message(room, m) for m in reversed(members[:limit])], len(members) > limit
+
+    async def attachment(self, room: str, attachment_id: str) -> Attachment | None:
+        value = await self._call("HGET", _key(room, "attachments"), attachment_id)
+        if value is None:
+            return None
+        content_type, _, data = value.partition(" ")
+        return Attachment(attachment_id, content_type, base64.b64decode(data))
 
     async def rooms(self) -> list[str]:
         return sorted(await self._call("SMEMBERS", _ROOMS))
@@ -167,8 +213,18 @@ def _message(room: str, member: str) -> StoredMessage:
     message_id, _, fields = member.partition(" ")
     data: dict[str, Any] = orjson.loads(fields)
     return StoredMessage(
-        int(message_id), room, data["author"], data["body"], data["sent_at"], data.get("client_id")
+        int(message_id),
+        room,
+        data["author"],
+        data["body"],
+        data["sent_at"],
+        data.get("client_id"),
+        data.get("content"),
     )
+
+
+def _attachment_value(attachment: Attachment) -> bytes:
+    return attachment.content_type.encode() + b" " + base64.b64encode(attachment.data)
 
 
 def _clamp(n: int) -> int:

@@ -38,7 +38,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from talkex_widget.backends.history import HistoryError, HistoryStore, StoredMessage, check_limit
+import orjson
+
+from talkex_widget.backends.history import (
+    Attachment,
+    HistoryError,
+    HistoryStore,
+    StoredMessage,
+    check_limit,
+)
 
 __all__ = ["SCHEMA_V1", "SCHEMA_VERSION", "SYNCHRONOUS", "SqliteHistory"]
 
@@ -67,7 +75,21 @@ INSERT INTO rooms (name, last_id) SELECT room, MAX(id) FROM messages GROUP BY ro
 """Version 2: ``client_id`` dedupes retried sends; ``rooms`` makes ids never reused and lists
 rooms without scanning every message."""
 
-_MIGRATIONS = (SCHEMA_V1, _V1_TO_V2)
+_V2_TO_V3 = """
+ALTER TABLE messages ADD COLUMN content TEXT;
+CREATE TABLE attachments (
+    room         TEXT    NOT NULL,
+    id           TEXT    NOT NULL,
+    message_id   INTEGER NOT NULL,
+    content_type TEXT    NOT NULL,
+    data         BLOB    NOT NULL,
+    PRIMARY KEY (room, id)
+) WITHOUT ROWID;
+"""
+"""Version 3: ``content`` holds a shared result's kind and fields as JSON (``NULL`` for text);
+``attachments`` the image of a figure, written in the message's own transaction."""
+
+_MIGRATIONS = (SCHEMA_V1, _V1_TO_V2, _V2_TO_V3)
 """``_MIGRATIONS[v]`` takes a database from ``user_version`` v to v + 1; a new file starts at 0,
 so a fresh database and an upgraded one are built by the same statements."""
 
@@ -78,7 +100,7 @@ SYNCHRONOUS = "NORMAL"
 
 _BUSY_TIMEOUT_S = 10.0
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_COLUMNS = "id, author, body, sent_at, client_id"
+_COLUMNS = "id, author, body, sent_at, client_id, content"
 
 
 @dataclass(slots=True)
@@ -92,6 +114,8 @@ class _Append:
     client_id: str | None
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[tuple[StoredMessage, bool]]
+    content: dict[str, Any] | None = None
+    attachment: Attachment | None = None
 
 
 _Outcome = tuple[StoredMessage, bool] | BaseException
@@ -204,6 +228,9 @@ class SqliteHistory(HistoryStore):
         body: str,
         sent_at: str,
         client_id: str | None = None,
+        *,
+        content: dict[str, Any] | None = None,
+        attachment: Attachment | None = None,
     ) -> tuple[StoredMessage, bool]:
         """Queue the message for the writer thread; return once its batch has committed.
 
@@ -214,7 +241,9 @@ class SqliteHistory(HistoryStore):
         future: asyncio.Future[tuple[StoredMessage, bool]] = loop.create_future()
         with self._lock:
             self._check_not_closed()
-            self._queue.put(_Append(room, author, body, sent_at, client_id, loop, future))
+            request = _Append(room, author, body, sent_at, client_id, loop, future)
+            request.content, request.attachment = content, attachment
+            self._queue.put(request)
         return await future
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
@@ -268,6 +297,13 @@ class SqliteHistory(HistoryStore):
             (room, _INT64_MAX if before_id is None else _clamp(before_id), _clamp(limit + 1)),
         )
         return [_message(room, row) for row in reversed(rows[:limit])], len(rows) > limit
+
+    async def attachment(self, room: str, attachment_id: str) -> Attachment | None:
+        rows = await self._query(
+            "SELECT content_type, data FROM attachments WHERE room = ? AND id = ?",
+            (room, attachment_id),
+        )
+        return Attachment(attachment_id, rows[0][0], bytes(rows[0][1])) if rows else None
 
     async def rooms(self) -> list[str]:
         rows = await self._query("SELECT name FROM rooms ORDER BY name", ())
@@ -357,13 +393,27 @@ def _insert(conn: sqlite3.Connection, batch: list[_Append]) -> list[tuple[Stored
                 last_ids[room] = row[0] if row else 0
             last_ids[room] += 1
             message = StoredMessage(
-                last_ids[room], room, author, request.body, request.sent_at, client_id
+                last_ids[room],
+                room,
+                author,
+                request.body,
+                request.sent_at,
+                client_id,
+                request.content,
             )
+            content = None if request.content is None else orjson.dumps(request.content)
             conn.execute(
-                "INSERT INTO messages (room, id, author, body, sent_at, client_id)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (room, message.id, author, message.body, message.sent_at, client_id),
+                "INSERT INTO messages (room, id, author, body, sent_at, client_id, content)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (room, message.id, author, message.body, message.sent_at, client_id, content),
             )
+            if request.attachment is not None:
+                attachment = request.attachment
+                conn.execute(
+                    "INSERT INTO attachments (room, id, message_id, content_type, data)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (room, attachment.id, message.id, attachment.content_type, attachment.data),
+                )
             results.append((message, True))
         conn.executemany(
             "INSERT OR REPLACE INTO rooms (name, last_id) VALUES (?, ?)", last_ids.items()
@@ -398,8 +448,9 @@ def _resolve(settled: list[tuple[asyncio.Future[Any], _Outcome]]) -> None:
 
 
 def _message(room: str, row: tuple[Any, ...]) -> StoredMessage:
-    message_id, author, body, sent_at, client_id = row
-    return StoredMessage(message_id, room, author, body, sent_at, client_id)
+    message_id, author, body, sent_at, client_id, content = row
+    parsed = None if content is None else orjson.loads(content)
+    return StoredMessage(message_id, room, author, body, sent_at, client_id, parsed)
 
 
 def _clamp(n: int) -> int:

@@ -14,8 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from talkex_widget.backends.history import HistoryError
-from talkex_widget.backends.history.sqlite import SCHEMA_V1, SCHEMA_VERSION, SqliteHistory
+from talkex_widget.backends.history import Attachment, HistoryError
+from talkex_widget.backends.history.sqlite import (
+    _MIGRATIONS,
+    SCHEMA_V1,
+    SCHEMA_VERSION,
+    SqliteHistory,
+)
 
 SENT_AT = "2026-11-29T15:40:01.123Z"
 ROOT = Path(__file__).resolve().parents[3]
@@ -47,7 +52,7 @@ async def test_file_is_in_wal_mode_at_the_current_schema(
     opened: SqliteHistory, sqlite_path: Path
 ) -> None:
     assert pragma(sqlite_path, "journal_mode") == "wal"
-    assert pragma(sqlite_path, "user_version") == SCHEMA_VERSION == 2
+    assert pragma(sqlite_path, "user_version") == SCHEMA_VERSION == 3
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
@@ -154,6 +159,36 @@ async def test_migrates_a_version_1_file_keeping_its_messages(sqlite_path: Path)
     assert pragma(sqlite_path, "user_version") == SCHEMA_VERSION
 
 
+async def test_migrates_a_version_2_file_to_contents_and_attachments(sqlite_path: Path) -> None:
+    """Version 3 (shared results) adds a column and a table; old messages read as text."""
+    sqlite_path.parent.mkdir()
+    with sqlite3.connect(sqlite_path) as conn:
+        conn.executescript(SCHEMA_V1 + _MIGRATIONS[1])
+        conn.execute(
+            "INSERT INTO messages (room, id, author, body, sent_at) VALUES ('lobby', 1, 'ann',"
+            " 'old', ?)",
+            (SENT_AT,),
+        )
+        conn.execute("UPDATE rooms SET last_id = 1")
+        conn.execute("INSERT OR IGNORE INTO rooms VALUES ('lobby', 1)")
+        conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    store = SqliteHistory(sqlite_path)
+    try:
+        (old,), _ = await store.after("lobby", 0, 10)
+        assert (old.body, old.content, old.kind) == ("old", None, "text")
+        image = Attachment("a" * 22, "image/png", b"png bytes")
+        content = {"kind": "figure", "attachment": {"id": image.id}}
+        new, _ = await store.append(
+            "lobby", "ann", "fig", SENT_AT, content=content, attachment=image
+        )
+        assert new.id == 2 and (await store.after("lobby", 1, 10))[0] == [new]
+        assert await store.attachment("lobby", image.id) == image
+    finally:
+        await store.close()
+    assert pragma(sqlite_path, "user_version") == SCHEMA_VERSION
+
+
 async def test_refuses_a_newer_schema_and_leaves_it_alone(sqlite_path: Path) -> None:
     sqlite_path.parent.mkdir()
     with sqlite3.connect(sqlite_path) as conn:
@@ -162,7 +197,9 @@ async def test_refuses_a_newer_schema_and_leaves_it_alone(sqlite_path: Path) -> 
     conn.close()
 
     store = SqliteHistory(sqlite_path)
-    with pytest.raises(HistoryError, match=r"schema version 3, newer than the 2"):
+    with pytest.raises(
+        HistoryError, match=rf"schema version {SCHEMA_VERSION + 1}, newer than the {SCHEMA_VERSION}"
+    ):
         await store.start()
     await store.close()
     assert pragma(sqlite_path, "user_version") == SCHEMA_VERSION + 1
