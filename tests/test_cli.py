@@ -330,7 +330,7 @@ def test_an_empty_token_file_does_not_turn_authentication_off(tmp_path: Path) ->
     ("args", "message"),
     [
         (["--cluster-secret-file", "/nonexistent/c"], "--cluster-secret-file /nonexistent/c: no"),
-        (["--cluster-secret", "short"], "the cluster secret must be at least 32 bytes long"),
+        (["--cluster-secret", "short"], "the cluster secret is 5 bytes; it must be at least 32 bytes"),
     ],
 )
 def test_unusable_cluster_secrets_exit_2_with_a_clear_message(
@@ -349,6 +349,14 @@ def test_token_refuses_invisible_nicknames(tmp_path: Path, nickname: str) -> Non
     result = talkex("token", nickname, "--secret-file", str(secret_file(tmp_path, SECRET)))
     assert result.returncode == 2
     assert "nickname may not contain control, invisible or filler characters" in result.stderr
+    assert result.stdout == ""
+
+
+def test_token_refuses_a_short_secret_as_serve_does(tmp_path: Path) -> None:
+    """A token signed with a secret the server would refuse is of no use to anyone."""
+    result = talkex("token", "ada", "--secret-file", str(secret_file(tmp_path, "short")))
+    assert result.returncode == 2
+    assert "the secret is 5 bytes; it must be at least 32 bytes" in result.stderr
     assert result.stdout == ""
 
 

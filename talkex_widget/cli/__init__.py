@@ -69,7 +69,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         cluster_secret=secret_value(parser, args, "cluster-secret") or None,
         secret=secret_value(parser, args, "secret") or None,
         limits=limits_from(args),
-        rules=RoomRules(max_body=args.max_body),
+        rules=RoomRules(max_body=args.max_body, max_attachment=args.max_attachment),
     )
     token = secret_value(parser, args, "token")
     if token is not None:
@@ -125,7 +125,7 @@ async def _run(server: TalkexServer) -> int:
 
 
 def _token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from talkex_widget.core.auth import issue_token
+    from talkex_widget.core.auth import check_secret, issue_token
     from talkex_widget.core.rooms import DEFAULT_RULES, RoomError
 
     secret = secret_value(parser, args, "secret")
@@ -134,6 +134,10 @@ def _token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             "token needs the server's secret: --secret-file, TALKEX_SECRET_FILE, "
             "TALKEX_SECRET or --secret"
         )
+    try:
+        check_secret(secret)
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         nickname = DEFAULT_RULES.nickname(args.nickname)
     except RoomError as exc:

@@ -209,6 +209,13 @@ def _add_limit_options(parser: argparse.ArgumentParser, defaults: ServerConfig) 
         help=f"0 = unlimited (default: {d.max_connections_per_ip})",
     )
     group.add_argument(
+        "--max-connections",
+        type=int,
+        default=d.max_connections,
+        help="open sockets in all, then 503 'server is full'; 0 = unlimited "
+        f"(default: {d.max_connections})",
+    )
+    group.add_argument(
         "--max-send-buffer",
         type=int,
         default=d.max_send_buffer_bytes,
@@ -230,6 +237,14 @@ def _add_limit_options(parser: argparse.ArgumentParser, defaults: ServerConfig) 
         help=f"longest message in characters, told to clients when they join "
         f"(default: {rules.max_body})",
     )
+    group.add_argument(
+        "--max-attachment",
+        type=int,
+        default=rules.max_attachment,
+        metavar="BYTES",
+        help=f"largest image a message may carry (a figure shared from a notebook), PNG or "
+        f"JPEG only; frames grow to carry it; 0 takes none (default: {rules.max_attachment})",
+    )
 
 
 def limits_from(args: argparse.Namespace) -> Limits:
@@ -244,6 +259,7 @@ def limits_from(args: argparse.Namespace) -> Limits:
         frame_window=args.frame_rate[1],
         max_connections_per_nickname=args.max_connections_per_nickname,
         max_connections_per_ip=args.max_connections_per_ip,
+        max_connections=args.max_connections,
         max_send_buffer_bytes=args.max_send_buffer,
         handshake_timeout=args.handshake_timeout,
     )

@@ -31,6 +31,7 @@ __all__ = [
     "Identity",
     "TokenError",
     "authorization_token",
+    "check_secret",
     "issue_token",
     "issue_view_token",
     "loopback_host",
@@ -54,7 +55,19 @@ ORIGIN_TTL = 24 * 3600.0
 so only origins nobody has used for a day lapse."""
 MIN_SECRET_BYTES = 32
 """Shortest ``--secret`` accepted: HMAC-SHA256 keys shorter than this can be guessed offline
-from one token."""
+from one token (or, for the cluster secret, from one bus message)."""
+
+
+def check_secret(secret: str, what: str = "the secret") -> None:
+    """Refuse a secret too short to sign with: one rule for ``--secret``, ``talkex token`` and
+    the cluster secret, so none of them accepts what another refuses."""
+    size = len(secret.encode())
+    if size < MIN_SECRET_BYTES:
+        raise ValueError(
+            f"{what} is {size} bytes; it must be at least {MIN_SECRET_BYTES} bytes "
+            "(make one with: "
+            'python -c "import secrets; print(secrets.token_urlsafe(32))")'
+        )
 
 
 class TokenError(ValueError):

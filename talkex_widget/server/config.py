@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from talkex_widget.core.auth import MIN_SECRET_BYTES, loopback_host
+from talkex_widget.core.auth import check_secret, loopback_host
 from talkex_widget.core.channels import DEFAULT_MAX_CHANNELS
 from talkex_widget.core.limits import Limits
 from talkex_widget.core.rooms import RoomRules
@@ -66,12 +66,8 @@ class ServerConfig:
                 f"refusing to serve {self.host} without a token: anyone on the network could "
                 "read and post. Give --token, or bind to 127.0.0.1."
             )
-        if self.secret and len(self.secret.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(
-                f"the secret is {len(self.secret.encode())} bytes; it must be at least "
-                f"{MIN_SECRET_BYTES} (make one with: python -c "
-                '"import secrets; print(secrets.token_urlsafe(32))")'
-            )
+        if self.secret:
+            check_secret(self.secret)
 
     def url(self, port: int | None = None) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host

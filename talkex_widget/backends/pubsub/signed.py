@@ -27,8 +27,9 @@ import time
 from collections.abc import Callable
 
 from talkex_widget.backends import pubsub
+from talkex_widget.core.auth import check_secret
 
-__all__ = ["MIN_SECRET_BYTES", "WARN_EVERY", "SignedPubSub"]
+__all__ = ["WARN_EVERY", "SignedPubSub"]
 
 log = logging.getLogger("talkex.pubsub")
 
@@ -39,8 +40,6 @@ _KEY_LABEL = b"talkex cluster bus v1"
 """The MAC key is derived from the secret for this one use, so a secret that is also used to
 sign identity tokens (``--secret``) never yields MACs that mean something elsewhere."""
 
-MIN_SECRET_BYTES = 32
-"""A shorter cluster secret is refused: it could be guessed offline from one message."""
 WARN_EVERY = 60.0
 """Seconds between two warnings about dropped messages."""
 
@@ -55,11 +54,7 @@ class SignedPubSub(pubsub.PubSub):
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if len(secret.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(
-                f"the cluster secret must be at least {MIN_SECRET_BYTES} bytes long "
-                "(e.g. openssl rand -hex 32)"
-            )
+        check_secret(secret, "the cluster secret")
         self.inner = inner
         self._key = hmac.new(secret.encode(), _KEY_LABEL, hashlib.sha256).digest()
         self._clock = clock
