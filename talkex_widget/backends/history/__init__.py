@@ -103,6 +103,22 @@ class HistoryStore(ABC):
         """Names of rooms that hold at least one message, sorted."""
 
     @abstractmethod
+    async def read_position(self, room: str, person: str) -> int:
+        """The id of the last message ``person`` has read in ``room``; 0 before any.
+
+        Kept with the history so that it survives reloads and follows a person from one
+        device to another: unread counts and the "new messages" line come from it.
+        """
+
+    @abstractmethod
+    async def mark_read(self, room: str, person: str, message_id: int) -> int:
+        """Move ``person``'s read position in ``room`` forward to ``message_id``; return it.
+
+        Only forward: a device that was behind changes nothing. Held at the room's latest id,
+        so no message is read before it exists. Atomic however many servers share the store.
+        """
+
+    @abstractmethod
     async def close(self) -> None:
         """Flush pending writes and release resources. Idempotent; later calls fail."""
 

@@ -30,6 +30,7 @@ class MemoryHistory(HistoryStore):
         self._rooms: dict[str, list[StoredMessage]] = {}
         self._by_client_id: dict[tuple[str, str, str], StoredMessage] = {}
         self._attachments: dict[tuple[str, str], Attachment] = {}
+        self._reads: dict[tuple[str, str], int] = {}  # (room, person) -> id read up to
         self._closed = False
 
     def _check_open(self) -> None:
@@ -86,6 +87,18 @@ class MemoryHistory(HistoryStore):
     async def rooms(self) -> list[str]:
         self._check_open()
         return sorted(self._rooms)
+
+    async def read_position(self, room: str, person: str) -> int:
+        self._check_open()
+        return self._reads.get((room, person), 0)
+
+    async def mark_read(self, room: str, person: str, message_id: int) -> int:
+        self._check_open()
+        messages = self._rooms.get(room, [])
+        latest = messages[-1].id if messages else 0
+        position = max(self._reads.get((room, person), 0), min(message_id, latest))
+        self._reads[(room, person)] = position
+        return position
 
     async def close(self) -> None:
         self._closed = True

@@ -7,6 +7,7 @@ Keys, per room (room names hold no ``:``)::
     talkex:room:<room>:client_ids  sorted set, score = id, member = JSON [author, client_id]
     talkex:room:<room>:attachments hash, attachment id -> "<content type> <base64 bytes>"
     talkex:room:<room>:attachment_ids  sorted set, score = message id, member = attachment id
+    talkex:room:<room>:reads       hash, person -> the id they have read up to
     talkex:rooms                   set of the rooms that hold messages
 
 A message's ``content`` (a shared table, code, a figure's metadata) is one more field of its
@@ -45,7 +46,7 @@ from talkex_widget.backends.history import (
 )
 from talkex_widget.backends.redis_client import OrderedPipeline, RedisError, address, client
 
-__all__ = ["APPEND_SCRIPT", "DEFAULT_MAX_LEN", "RedisHistory"]
+__all__ = ["APPEND_SCRIPT", "DEFAULT_MAX_LEN", "MARK_READ_SCRIPT", "RedisHistory"]
 
 DEFAULT_MAX_LEN = 10_000
 """Messages kept per room: a few megabytes of Redis memory for a busy room."""
@@ -93,6 +94,20 @@ attachment_ids. ARGV: room, the message as JSON without its id, the ``client_id`
 none), max_len, the attachment id ('' for none) and its stored value. Returns
 ``{created, member}``; a retry gets ``{0, original member}``. Sent with ``EVAL``: Redis keeps
 the compiled script by its hash, and a Redis that restarted needs nothing loaded again."""
+
+MARK_READ_SCRIPT = """
+local id = tonumber(ARGV[2])
+local latest = tonumber(redis.call('GET', KEYS[2]) or '0')
+if id > latest then id = latest end
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if id > current then
+  redis.call('HSET', KEYS[1], ARGV[1], id)
+  return id
+end
+return current
+"""
+"""KEYS: the room's reads hash (person -> id) and last_id. ARGV: person, id. Moves the
+position forward only, never past the room's latest id; returns where it now is."""
 
 _ROOMS = "talkex:rooms"
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -190,6 +205,14 @@ class RedisHistory(HistoryStore):
 
     async def rooms(self) -> list[str]:
         return sorted(await self._call("SMEMBERS", _ROOMS))
+
+    async def read_position(self, room: str, person: str) -> int:
+        return int(await self._call("HGET", _key(room, "reads"), person) or 0)
+
+    async def mark_read(self, room: str, person: str, message_id: int) -> int:
+        keys = (_key(room, "reads"), _key(room, "last_id"))
+        args = (person, _clamp(message_id))
+        return int(await self._call("EVAL", MARK_READ_SCRIPT, len(keys), *keys, *args))
 
     async def _call(self, *command: Any) -> Any:
         self._check_open()

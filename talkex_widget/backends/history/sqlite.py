@@ -47,6 +47,11 @@ from talkex_widget.backends.history import (
     StoredMessage,
     check_limit,
 )
+from talkex_widget.backends.history.sqlite_reads import (
+    READ_POSITION,
+    READS_MIGRATION,
+    mark_read,
+)
 
 __all__ = ["SCHEMA_V1", "SCHEMA_VERSION", "SYNCHRONOUS", "SqliteHistory"]
 
@@ -89,7 +94,7 @@ CREATE TABLE attachments (
 """Version 3: ``content`` holds a shared result's kind and fields as JSON (``NULL`` for text);
 ``attachments`` the image of a figure, written in the message's own transaction."""
 
-_MIGRATIONS = (SCHEMA_V1, _V1_TO_V2, _V2_TO_V3)
+_MIGRATIONS = (SCHEMA_V1, _V1_TO_V2, _V2_TO_V3, READS_MIGRATION)
 """``_MIGRATIONS[v]`` takes a database from ``user_version`` v to v + 1; a new file starts at 0,
 so a fresh database and an upgraded one are built by the same statements."""
 
@@ -308,6 +313,20 @@ class SqliteHistory(HistoryStore):
     async def rooms(self) -> list[str]:
         rows = await self._query("SELECT name FROM rooms ORDER BY name", ())
         return [name for (name,) in rows]
+
+    async def read_position(self, room: str, person: str) -> int:
+        rows = await self._query(READ_POSITION, (room, person))
+        return rows[0][0] if rows else 0
+
+    async def mark_read(self, room: str, person: str, message_id: int) -> int:
+        """On the reader thread, with a connection of its own (see :mod:`.sqlite_reads`)."""
+        await self._ensure_started()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._reader, mark_read, self._path, room, person, _clamp(message_id)
+            )
+        except sqlite3.Error as exc:
+            raise _history_error(self._path, exc) from exc
 
     async def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         await self._ensure_started()
