@@ -155,6 +155,7 @@ class ChatService:
         room.members[(peer.id, room.topic)] = member
         try:
             response = await self._join_history(room_name, last_seen_id)
+            response["read_id"] = await self.history.read_position(room_name, peer.nickname)
         except BaseException:
             await self._drop_member(room, member)
             raise

@@ -54,6 +54,7 @@ async def test_the_join_reply_carries_history_and_the_configured_limits(
     assert response == {
         "messages": [],
         "has_more": False,
+        "read_id": 0,
         "limits": {"max_body": 10, "max_activity": 20},
     }
     member, _, _ = await join(service, "bob")
@@ -218,6 +219,7 @@ async def test_join_sequence_is_reply_state_then_diff_including_the_joiner(raw: 
             "response": {
                 "messages": [],
                 "has_more": False,
+                "read_id": 0,
                 "limits": {
                     "max_body": DEFAULT_RULES.max_body,
                     "max_activity": DEFAULT_RULES.max_activity,
