@@ -40,7 +40,10 @@ def test_serve_defaults_are_the_config_classes_defaults(monkeypatch: pytest.Monk
     config = ServerConfig(token=None)
     assert (args.host, args.port, args.pubsub) == (config.host, config.port, config.pubsub)
     assert (args.idle_timeout, args.node_timeout) == (config.idle_timeout, config.node_timeout)
-    assert args.max_body == config.rules.max_body
+    assert (args.max_body, args.max_attachment) == (
+        config.rules.max_body,
+        config.rules.max_attachment,
+    )
     assert limits_from(args) == Limits() == config.limits
 
 
@@ -330,7 +333,10 @@ def test_an_empty_token_file_does_not_turn_authentication_off(tmp_path: Path) ->
     ("args", "message"),
     [
         (["--cluster-secret-file", "/nonexistent/c"], "--cluster-secret-file /nonexistent/c: no"),
-        (["--cluster-secret", "short"], "the cluster secret is 5 bytes; it must be at least 32 bytes"),
+        (
+            ["--cluster-secret", "short"],
+            "the cluster secret is 5 bytes; it must be at least 32 bytes",
+        ),
     ],
 )
 def test_unusable_cluster_secrets_exit_2_with_a_clear_message(

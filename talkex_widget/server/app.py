@@ -20,7 +20,9 @@ from tornado.ioloop import PeriodicCallback
 
 from talkex_widget.backends import history, pubsub
 from talkex_widget.core.auth import Auth
+from talkex_widget.core.kinds import attachment_frame_bytes
 from talkex_widget.core.limits import CloseCode
+from talkex_widget.server.attachments import ATTACHMENT_ROUTE, AttachmentHandler
 from talkex_widget.server.config import ServerConfig, is_loopback
 from talkex_widget.server.framing import FrameCache
 from talkex_widget.server.handlers import (
@@ -44,6 +46,12 @@ STATIC_DIR = Path(__file__).parents[1] / "static"
 _READ_SLACK = 128 * 1024
 """Room in a connection's read buffer beyond a body or frame: Tornado's 64 KiB of headers and
 one 64 KiB read from the socket."""
+
+
+def frame_bytes(config: ServerConfig) -> int:
+    """The largest WebSocket frame taken: ``--max-frame-bytes``, or enough for a figure of
+    ``--max-attachment`` bytes (base64 in its ``new_msg``), whichever is larger."""
+    return max(config.limits.max_frame_bytes, attachment_frame_bytes(config.rules.max_attachment))
 
 
 def make_app(service: ChatService, config: ServerConfig) -> tornado.web.Application:
@@ -71,6 +79,7 @@ def make_app(service: ChatService, config: ServerConfig) -> tornado.web.Applicat
             (prefix + r"rooms/([^/]+)", PageHandler, deps),
             (prefix + "healthz", HealthHandler, deps),
             (prefix + r"api/rooms/([^/]+)/messages", MessagesHandler, deps),
+            (prefix + ATTACHMENT_ROUTE, AttachmentHandler, deps),
             (prefix + "socket/websocket", SocketHandler, socket_deps),
             *extra,
         ],
@@ -80,7 +89,7 @@ def make_app(service: ChatService, config: ServerConfig) -> tornado.web.Applicat
         loopback_only=auth.open and config.hub is None,
         static_path=str(STATIC_DIR),
         static_url_prefix=prefix + "static/",
-        websocket_max_message_size=config.limits.max_frame_bytes,
+        websocket_max_message_size=frame_bytes(config),
         **settings,
     )
 
@@ -137,7 +146,7 @@ class TalkexServer:
             # Tornado's defaults (100 MB) would buffer huge bodies before any token check;
             # the read buffer holds one WebSocket frame or body, plus headers and a read chunk.
             max_body_size=limits.max_request_bytes,
-            max_buffer_size=max(limits.max_frame_bytes, limits.max_request_bytes) + _READ_SLACK,
+            max_buffer_size=max(frame_bytes(self.config), limits.max_request_bytes) + _READ_SLACK,
         )
         self.http.add_sockets(sockets)
         interval = max(0.5, min(5.0, self.config.idle_timeout / 4))

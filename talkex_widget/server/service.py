@@ -18,6 +18,7 @@ from typing import Any
 from talkex_widget.backends.history import HistoryStore, StoredMessage
 from talkex_widget.backends.pubsub import PubSub
 from talkex_widget.core.channels import DEFAULT_MAX_CHANNELS
+from talkex_widget.core.kinds import parse_post
 from talkex_widget.core.limits import Limits
 from talkex_widget.core.names import NameRefused, check_not_confusable
 from talkex_widget.core.presence import Diff
@@ -96,7 +97,11 @@ class ChatService:
 
     def client_limits(self) -> dict[str, int]:
         """The limits a client should check before sending, told in every join reply."""
-        return {"max_body": self.rules.max_body, "max_activity": self.rules.max_activity}
+        return {
+            "max_body": self.rules.max_body,
+            "max_activity": self.rules.max_activity,
+            "max_attachment": self.rules.max_attachment,
+        }
 
     async def start(self) -> None:
         await self.history.start()
@@ -227,10 +232,16 @@ class ChatService:
             await self.pubsub.unsubscribe(room.topic, self._on_room_frame)
 
     async def post(self, member: Member, payload: dict[str, Any]) -> StoredMessage:
-        body = self.rules.body(payload)
+        post = parse_post(payload, self.rules)  # text, or a shared table, code or figure
         client_id = self.rules.client_id(payload)
         stored, created = await self.history.append(
-            member.room, member.peer.nickname, body, iso_now(), client_id
+            member.room,
+            member.peer.nickname,
+            post.body,
+            iso_now(),
+            client_id,
+            content=post.content,
+            attachment=post.attachment,
         )
         if created:
             await self._broadcast(member.room, "new_msg", stored.to_wire())

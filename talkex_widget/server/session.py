@@ -61,8 +61,12 @@ class Session:
         try:
             message = decode(data)
         except ProtocolError as exc:
+            if await self._too_big(data, None):
+                return
             log.info("bad frame from %s (%s): %s", self.peer.id, self.peer.nickname, exc.reason)
             self._answer_protocol_error(exc)
+            return
+        if await self._too_big(data, message):
             return
         try:
             await self._dispatch(message)
@@ -72,6 +76,18 @@ class Session:
         except Exception:
             log.exception("error handling %s on %s", message.event, message.topic)
             self.send(error_reply(message, "internal server error"))
+
+    async def _too_big(self, data: str | bytes, message: Message | None) -> bool:
+        """Close with 1009 a frame over ``--max-frame-bytes`` unless it is a figure's
+        ``new_msg``: the socket takes frames big enough for ``--max-attachment`` (see
+        :func:`~.app.frame_bytes`), and only an image may use that room."""
+        if len(data) <= self.service.limits.max_frame_bytes:
+            return False
+        if message is not None and message.event == "new_msg" and _is_figure(message.payload):
+            return False
+        self.peer.close_peer(CloseCode.TOO_BIG, "frame too large")
+        await self.close()
+        return True
 
     def _answer_protocol_error(self, exc: ProtocolError) -> None:
         reason = f"invalid frame: {exc.reason}"
@@ -190,3 +206,7 @@ class Session:
         self.service.sessions.discard(self)
         for topic in list(self.members):
             await self._leave(topic)
+
+
+def _is_figure(payload: object) -> bool:
+    return isinstance(payload, dict) and payload.get("kind") == "figure"

@@ -55,7 +55,7 @@ async def test_the_join_reply_carries_history_and_the_configured_limits(
         "messages": [],
         "has_more": False,
         "read_id": 0,
-        "limits": {"max_body": 10, "max_activity": 20},
+        "limits": {"max_body": 10, "max_activity": 20, "max_attachment": 1024 * 1024},
     }
     member, _, _ = await join(service, "bob")
     with pytest.raises(RoomError, match="limit 10"):
@@ -223,6 +223,7 @@ async def test_join_sequence_is_reply_state_then_diff_including_the_joiner(raw: 
                 "limits": {
                     "max_body": DEFAULT_RULES.max_body,
                     "max_activity": DEFAULT_RULES.max_activity,
+                    "max_attachment": DEFAULT_RULES.max_attachment,
                 },
             },
         },
