@@ -15,7 +15,7 @@ import { RoomView } from "./components/RoomView.jsx";
 import { SignIn } from "./components/SignIn.jsx";
 import { hubPrefix, watchSignIn } from "./lib/hub.js";
 import { randomId } from "./lib/ids.js";
-import { fetchViewer, jupyterBaseUrl, routeSocketUrl } from "./lib/jupyter.js";
+import { fetchViewer, jupyterBaseUrl, keepViewer, routeSocketUrl } from "./lib/jupyter.js";
 import { ChatSession } from "./lib/session.js";
 import { createTransports } from "./lib/transport.js";
 import { socketEndPoint } from "./lib/urls.js";
@@ -47,6 +47,7 @@ function render({ model, el }) {
   let config = null;
   let session = null;
   let stopWatching = null;
+  let stopKeeping = null;
   let closed = false;
   let starts = 0;
 
@@ -68,6 +69,8 @@ function render({ model, el }) {
     starts += 1;
     if (stopWatching) stopWatching();
     stopWatching = null;
+    if (stopKeeping) stopKeeping();
+    stopKeeping = null;
     const room = model.get("room") || "";
     const nickname = model.get("nickname") || "";
     const problem = roomError(room) || nicknameError(nickname);
@@ -118,8 +121,15 @@ function render({ model, el }) {
     if (closed || start !== starts) return;
     const ours = viewer !== null && viewer.serverUrl === serverUrl;
     route = ours ? baseUrl : null;
-    if (ours) startSession(room, viewer.nickname, status, serverUrl, viewer.token);
-    else startSession(room, nickname, status, serverUrl, config.token);
+    if (!ours) {
+      startSession(room, nickname, status, serverUrl, config.token);
+      return;
+    }
+    startSession(room, viewer.nickname, status, serverUrl, viewer.token);
+    // phoenix reads the session's params object at each (re)connect: keep its token fresh.
+    stopKeeping = keepViewer(baseUrl, viewer, (fresh) => {
+      if (session) session.params.token = fresh.token;
+    });
   };
 
   // Ask the service who the viewer is; join as that person once the hub has said.
@@ -189,6 +199,7 @@ function render({ model, el }) {
     if (session) session.disconnect();
     session = null;
     if (stopWatching) stopWatching();
+    if (stopKeeping) stopKeeping();
     root.unmount();
     container.remove();
   };

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { fetchViewer, jupyterBaseUrl, routeSocketUrl } from "../src/lib/jupyter.js";
+import { describe, expect, it, vi } from "vitest";
+import { fetchViewer, jupyterBaseUrl, keepViewer, routeSocketUrl } from "../src/lib/jupyter.js";
 
 function page(config) {
   return {
@@ -56,5 +56,33 @@ describe("fetchViewer", () => {
         throw new Error("offline");
       }),
     ).toBeNull();
+  });
+});
+
+describe("keepViewer", () => {
+  it("asks again on a timer and passes on fresh tokens for the same person only", async () => {
+    vi.useFakeTimers();
+    const answers = [
+      { nickname: "ada", token: "t2" },
+      { nickname: "Anonymous Io", token: "t3" },
+    ];
+    const asked = [];
+    const fetchImpl = async (url) => {
+      asked.push(url);
+      return { status: 200, json: async () => answers.shift() };
+    };
+    const heard = [];
+    const stop = keepViewer("/", { asked: "ada", nickname: "ada" }, (v) => heard.push(v.token), {
+      fetchImpl,
+      everyMs: 1000,
+    });
+    await vi.advanceTimersByTimeAsync(1000);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(asked).toEqual(["/talkex/api/viewer?nickname=ada", "/talkex/api/viewer?nickname=ada"]);
+    expect(heard).toEqual(["t2"]); // the name changed hands: no token for another person
+    stop();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(asked).toHaveLength(2);
+    vi.useRealTimers();
   });
 });

@@ -119,6 +119,18 @@ async def test_the_socket_needs_jupyters_login(lab: Lab, route_server: ServerThr
     assert refused.value.code == 403
 
 
+async def test_another_site_cannot_use_a_viewers_login(
+    lab: Lab, route_server: ServerThread
+) -> None:
+    """Browsers send cookies with cross-site WebSocket requests: Jupyter's origin check
+    refuses them, so another site cannot chat as whoever is logged in to Jupyter."""
+    url = f"{lab.url.replace('http', 'ws', 1)}/talkex/socket/websocket?vsn=2.0.0"
+    headers = {"Cookie": login(lab), "Origin": "http://evil.example"}
+    with pytest.raises(HTTPClientError) as refused:
+        await websocket_connect(HTTPRequest(url, headers=headers, request_timeout=30))
+    assert refused.value.code == 403
+
+
 def test_http_goes_to_the_runtime_files_server_only(lab: Lab, route_server: ServerThread) -> None:
     status, health = get(lab, "/talkex/healthz")
     assert status == 200

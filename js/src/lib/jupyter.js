@@ -36,8 +36,8 @@ export function routeSocketUrl(directUrl, baseUrl, pageUrl = globalThis.location
 }
 
 /**
- * Who the viewer is in the chat of a widget whose nickname is `nickname`: `{nickname, token,
- * serverUrl, displayName, color}`, or null when the page has no extension (or no server for it).
+ * Who the viewer is in the chat of a widget whose nickname is `nickname`: `{asked, nickname,
+ * token, serverUrl, displayName, color}`, or null when the page has no extension (or no server for it).
  */
 export async function fetchViewer(baseUrl, nickname, fetchImpl = globalThis.fetch) {
   const url = `${baseUrl}${ROUTE}api/viewer?nickname=${encodeURIComponent(nickname)}`;
@@ -55,10 +55,30 @@ export async function fetchViewer(baseUrl, nickname, fetchImpl = globalThis.fetc
   }
   if (!body || typeof body.nickname !== "string" || typeof body.token !== "string") return null;
   return {
+    asked: nickname,
     nickname: body.nickname,
     token: body.token,
     serverUrl: typeof body.server_url === "string" ? body.server_url : null,
     displayName: typeof body.display_name === "string" ? body.display_name : body.nickname,
     color: typeof body.color === "string" ? body.color : null,
+  };
+}
+
+export const VIEWER_REFRESH_MS = 5 * 60 * 1000;
+
+/**
+ * Ask again every `everyMs` (half the token's life): a fresh token for the next reconnect, and
+ * the viewer keeps the nickname they hold (the extension lets an unclaimed one go after 10 min).
+ * `onViewer(viewer)` hears each answer for the same person; returns a function that stops.
+ */
+export function keepViewer(baseUrl, viewer, onViewer, { fetchImpl, everyMs = VIEWER_REFRESH_MS } = {}) {
+  let stopped = false;
+  const timer = setInterval(async () => {
+    const fresh = await fetchViewer(baseUrl, viewer.asked ?? viewer.nickname, fetchImpl);
+    if (!stopped && fresh && fresh.nickname === viewer.nickname) onViewer(fresh);
+  }, everyMs);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
   };
 }
