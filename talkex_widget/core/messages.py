@@ -42,6 +42,14 @@ class StoredMessage:
     sent_at: str
     client_id: str | None = None
     content: dict[str, Any] | None = None
+    seq: int = 0
+    """Place in the room's one sequence of changes (see :mod:`.changes`); 0 when unknown."""
+    edited_at: str | None = None
+    deleted_at: str | None = None
+    """Set once the message is deleted: the body is erased and a tombstone stays in its place."""
+    reactions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """``(emoji, who)`` pairs in the fixed order of :data:`.changes.REACTIONS`, each ``who`` in
+    the order people reacted; a tuple so that a message stays immutable and comparable."""
 
     @property
     def kind(self) -> str:
@@ -53,4 +61,12 @@ class StoredMessage:
         wire.update(id=self.id, body=self.body, author=self.author, sent_at=self.sent_at)
         if self.client_id is not None:
             wire["client_id"] = self.client_id
+        if self.seq:
+            wire["seq"] = self.seq
+        if self.edited_at is not None:
+            wire["edited_at"] = self.edited_at
+        if self.deleted_at is not None:
+            wire["deleted_at"] = self.deleted_at
+        if self.reactions:
+            wire["reactions"] = {emoji: list(who) for emoji, who in self.reactions}
         return wire

@@ -16,6 +16,7 @@ refused or failed post leaves neither behind, and a retry stores the image once.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "HistoryError",
     "HistoryStore",
     "StoredMessage",
+    "UnknownMessage",
     "check_limit",
     "from_url",
     "store_url",
@@ -39,6 +41,14 @@ class HistoryError(Exception):
     path that cannot be created or written, or a store used after :meth:`HistoryStore.close`.
     The server reports it instead of crashing, and never "fixes" it by starting a fresh history.
     """
+
+
+class UnknownMessage(LookupError):
+    """No message with this id in the room (never stored, or trimmed away)."""
+
+    def __init__(self, room: str, message_id: int) -> None:
+        super().__init__(f"no message {message_id} in room {room}")
+        self.reason = f"unknown message {message_id}"
 
 
 def check_limit(limit: int) -> None:
@@ -97,6 +107,29 @@ class HistoryStore(ABC):
         Returned ascending so a page can be prepended as is; ``True`` if older ones exist.
         This is how a client shows recent history on join and scrolls back.
         """
+
+    @abstractmethod
+    async def update(
+        self, room: str, message_id: int, change: Callable[[StoredMessage], StoredMessage]
+    ) -> tuple[StoredMessage, bool]:
+        """Apply ``change`` to message ``message_id`` atomically; ``True`` if it changed.
+
+        ``change`` is pure (a store may call it again when a concurrent write got in first)
+        and raises to refuse. A changed message takes the room's next ``seq``; an unchanged
+        one is not written. Raises :class:`UnknownMessage` for an id the room does not hold.
+        """
+
+    @abstractmethod
+    async def changed_after(
+        self, room: str, after_seq: int, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        """Messages whose latest ``seq`` is above ``after_seq``, in ``seq`` order, each once
+        in its current state; ``True`` if more follow. How a client catches up on new messages
+        and on edits, deletes and reactions alike."""
+
+    @abstractmethod
+    async def last_seq(self, room: str) -> int:
+        """The room's latest ``seq`` (0 for a room without messages)."""
 
     @abstractmethod
     async def rooms(self) -> list[str]:

@@ -7,6 +7,8 @@ to completion without awaiting, which makes each one atomic on the event loop: n
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
+from dataclasses import replace
 from operator import attrgetter
 from typing import Any
 
@@ -15,12 +17,14 @@ from talkex_widget.backends.history import (
     HistoryError,
     HistoryStore,
     StoredMessage,
+    UnknownMessage,
     check_limit,
 )
 
 __all__ = ["MemoryHistory"]
 
 _by_id = attrgetter("id")
+_by_seq = attrgetter("seq")
 
 
 class MemoryHistory(HistoryStore):
@@ -29,6 +33,7 @@ class MemoryHistory(HistoryStore):
     def __init__(self) -> None:
         self._rooms: dict[str, list[StoredMessage]] = {}
         self._by_client_id: dict[tuple[str, str, str], StoredMessage] = {}
+        self._seqs: dict[str, int] = {}
         self._attachments: dict[tuple[str, str], Attachment] = {}
         self._reads: dict[tuple[str, str], int] = {}  # (room, person) -> id read up to
         self._closed = False
@@ -55,6 +60,7 @@ class MemoryHistory(HistoryStore):
         messages = self._rooms.setdefault(room, [])
         next_id = messages[-1].id + 1 if messages else 1
         message = StoredMessage(next_id, room, author, body, sent_at, client_id, content)
+        message = replace(message, seq=self._next_seq(room))
         messages.append(message)
         if attachment is not None:
             self._attachments[(room, attachment.id)] = attachment
@@ -83,6 +89,38 @@ class MemoryHistory(HistoryStore):
     async def attachment(self, room: str, attachment_id: str) -> Attachment | None:
         self._check_open()
         return self._attachments.get((room, attachment_id))
+
+    async def update(
+        self, room: str, message_id: int, change: Callable[[StoredMessage], StoredMessage]
+    ) -> tuple[StoredMessage, bool]:
+        self._check_open()
+        messages = self._rooms.get(room, [])
+        index = bisect_left(messages, message_id, key=_by_id)
+        if index == len(messages) or messages[index].id != message_id:
+            raise UnknownMessage(room, message_id)
+        current = messages[index]
+        changed = change(current)
+        if changed == current:
+            return current, False
+        changed = replace(changed, seq=self._next_seq(room))
+        messages[index] = changed
+        return changed, True
+
+    async def changed_after(
+        self, room: str, after_seq: int, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        self._check_open()
+        check_limit(limit)
+        changed = sorted((m for m in self._rooms.get(room, []) if m.seq > after_seq), key=_by_seq)
+        return changed[:limit], len(changed) > limit
+
+    async def last_seq(self, room: str) -> int:
+        self._check_open()
+        return self._seqs.get(room, 0)
+
+    def _next_seq(self, room: str) -> int:
+        self._seqs[room] = seq = self._seqs.get(room, 0) + 1
+        return seq
 
     async def rooms(self) -> list[str]:
         self._check_open()

@@ -10,6 +10,10 @@ Keys, per room (room names hold no ``:``)::
     talkex:room:<room>:reads       hash, person -> the id they have read up to
     talkex:rooms                   set of the rooms that hold messages
 
+and the room's sequence of messages and changes (``last_seq``, ``seqs``: see
+:mod:`.redis_changes`). Changes to a message rewrite its member; its JSON also holds
+``edited_at``, ``deleted_at`` and ``reactions`` once it has them.
+
 A message's ``content`` (a shared table, code, a figure's metadata) is one more field of its
 JSON. A figure's image is written by the same script as its message, and trimmed with it.
 The client decodes replies as text, so the image is kept base64-encoded.
@@ -32,6 +36,8 @@ that missed more than what is kept is told to reset rather than handed a gap.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -42,7 +48,16 @@ from talkex_widget.backends.history import (
     HistoryError,
     HistoryStore,
     StoredMessage,
+    UnknownMessage,
     check_limit,
+)
+from talkex_widget.backends.history.redis_changes import (
+    CHANGED_AFTER_SCRIPT,
+    NEXT_SEQ_LUA,
+    PAGE_SCRIPT,
+    UPDATE_SCRIPT,
+    changed_member,
+    with_changes,
 )
 from talkex_widget.backends.redis_client import OrderedPipeline, RedisError, address, client
 
@@ -51,23 +66,28 @@ __all__ = ["APPEND_SCRIPT", "DEFAULT_MAX_LEN", "MARK_READ_SCRIPT", "RedisHistory
 DEFAULT_MAX_LEN = 10_000
 """Messages kept per room: a few megabytes of Redis memory for a busy room."""
 
-APPEND_SCRIPT = """
+APPEND_SCRIPT = (
+    NEXT_SEQ_LUA
+    + """
 local last_id, messages, client_ids, rooms = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local attachments, attachment_ids = KEYS[5], KEYS[6]
 local room, fields, client_key, max_len = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local attachment_id, attachment = ARGV[5], ARGV[6]
+local _, seqs = seq_keys(room)
 if client_key ~= '' then
   local original = redis.call('ZSCORE', client_ids, client_key)
   if original then
     local found = redis.call('ZRANGEBYSCORE', messages, original, original)
     if found[1] then
-      return {0, found[1]}
+      return {0, found[1], redis.call('ZSCORE', seqs, original) or original}
     end
   end
 end
+local seq = next_seq(room, messages)
 local id = redis.call('INCR', last_id)
 local member = id .. ' ' .. fields
 redis.call('ZADD', messages, id, member)
+redis.call('ZADD', seqs, seq, id)
 if client_key ~= '' then
   redis.call('ZADD', client_ids, id, client_key)
 end
@@ -78,6 +98,10 @@ end
 local excess = redis.call('ZCARD', messages) - max_len
 if excess > 0 then
   local oldest_kept = redis.call('ZRANGE', messages, excess, excess, 'WITHSCORES')[2]
+  local trimmed = redis.call('ZRANGE', messages, 0, excess - 1, 'WITHSCORES')
+  for i = 2, #trimmed, 2 do
+    redis.call('ZREM', seqs, trimmed[i])
+  end
   redis.call('ZREMRANGEBYRANK', messages, 0, excess - 1)
   redis.call('ZREMRANGEBYSCORE', client_ids, '-inf', '(' .. oldest_kept)
   local gone = redis.call('ZRANGEBYSCORE', attachment_ids, '-inf', '(' .. oldest_kept)
@@ -87,13 +111,15 @@ if excess > 0 then
   end
 end
 redis.call('SADD', rooms, room)
-return {1, member}
+return {1, member, seq}
 """
+)
 """KEYS: the room's last_id, messages, client_ids, the rooms set, the room's attachments and
 attachment_ids. ARGV: room, the message as JSON without its id, the ``client_id`` key ('' for
 none), max_len, the attachment id ('' for none) and its stored value. Returns
-``{created, member}``; a retry gets ``{0, original member}``. Sent with ``EVAL``: Redis keeps
-the compiled script by its hash, and a Redis that restarted needs nothing loaded again."""
+``{created, member, seq}``; a retry gets ``{0, original member, its seq}``. Sent with
+``EVAL``: Redis keeps the compiled script by its hash, and a Redis that restarted needs nothing
+loaded again."""
 
 MARK_READ_SCRIPT = """
 local id = tonumber(ARGV[2])
@@ -175,26 +201,70 @@ class RedisHistory(HistoryStore):
         stored = b"" if attachment is None else _attachment_value(attachment)
         attachment_id = "" if attachment is None else attachment.id
         args = (room, orjson.dumps(fields), client_key, self.max_len, attachment_id, stored)
-        created, member = await self._call("EVAL", APPEND_SCRIPT, len(keys), *keys, *args)
-        return _message(room, member), bool(created)
+        created, member, seq = await self._call("EVAL", APPEND_SCRIPT, len(keys), *keys, *args)
+        return _message(room, member, seq), bool(created)
 
     async def after(self, room: str, after_id: int, limit: int) -> tuple[list[StoredMessage], bool]:
         check_limit(limit)
         low = f"({_clamp(after_id)}"
-        members = await self._call(
-            "ZRANGEBYSCORE", _key(room, "messages"), low, "+inf", "LIMIT", 0, limit + 1
-        )
-        return [_message(room, m) for m in members[:limit]], len(members) > limit
+        messages = await self._page(room, "ZRANGEBYSCORE", low, "+inf", limit + 1)
+        return messages[:limit], len(messages) > limit
 
     async def before(
         self, room: str, before_id: int | None, limit: int
     ) -> tuple[list[StoredMessage], bool]:
         check_limit(limit)
         high = "+inf" if before_id is None else f"({_clamp(before_id)}"
-        members = await self._call(
-            "ZREVRANGEBYSCORE", _key(room, "messages"), high, "-inf", "LIMIT", 0, limit + 1
-        )
-        return [_message(room, m) for m in reversed(members[:limit])], len(members) > limit
+        messages = await self._page(room, "ZREVRANGEBYSCORE", high, "-inf", limit + 1)
+        return messages[:limit][::-1], len(messages) > limit
+
+    async def _page(
+        self, room: str, command: str, start: str, stop: str, count: int
+    ) -> list[StoredMessage]:
+        keys = (_key(room, "messages"), _key(room, "seqs"))
+        flat = await self._call("EVAL", PAGE_SCRIPT, len(keys), *keys, command, start, stop, count)
+        return _messages(room, flat)
+
+    async def update(
+        self, room: str, message_id: int, change: Callable[[StoredMessage], StoredMessage]
+    ) -> tuple[StoredMessage, bool]:
+        """Optimistic: written only if nobody changed the message since it was read."""
+        messages = _key(room, "messages")
+        while True:
+            found = await self._call("ZRANGEBYSCORE", messages, message_id, message_id)
+            if not found:
+                raise UnknownMessage(room, message_id)
+            current = _message(room, found[0], 0)
+            changed = change(current)
+            if changed == current:
+                return replace(current, seq=await self._seq_of(room, message_id)), False
+            member = changed_member(found[0], changed)
+            args = (room, message_id, found[0], member)
+            written = await self._call("EVAL", UPDATE_SCRIPT, 1, messages, *args)
+            if written[0] == -1:
+                raise UnknownMessage(room, message_id)
+            if written[0] == 1:
+                return _message(room, member, written[1]), True
+
+    async def _seq_of(self, room: str, message_id: int) -> int:
+        seq = await self._call("ZSCORE", _key(room, "seqs"), message_id)
+        return message_id if seq is None else int(seq)
+
+    async def changed_after(
+        self, room: str, after_seq: int, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        check_limit(limit)
+        keys = (_key(room, "messages"), _key(room, "seqs"), _key(room, "last_seq"))
+        args = (_clamp(after_seq), limit + 1)
+        flat = await self._call("EVAL", CHANGED_AFTER_SCRIPT, len(keys), *keys, *args)
+        messages = _messages(room, flat)
+        return messages[:limit], len(messages) > limit
+
+    async def last_seq(self, room: str) -> int:
+        """The counter, or for a room stored before it existed its last id (see
+        :mod:`.redis_changes`)."""
+        last_seq, last_id = await self._call("MGET", _key(room, "last_seq"), _key(room, "last_id"))
+        return int(last_seq if last_seq is not None else last_id or 0)
 
     async def attachment(self, room: str, attachment_id: str) -> Attachment | None:
         value = await self._call("HGET", _key(room, "attachments"), attachment_id)
@@ -232,11 +302,20 @@ def _key(room: str, part: str) -> str:
     return f"talkex:room:{room}:{part}"
 
 
-def _message(room: str, member: str) -> StoredMessage:
+def _messages(room: str, flat: list[str]) -> list[StoredMessage]:
+    """Messages from a script's ``member, seq, member, seq, ...`` reply."""
+    return [_message(room, member, seq) for member, seq in zip(flat[::2], flat[1::2], strict=True)]
+
+
+def _message(room: str, member: str, seq: int | str) -> StoredMessage:
     message_id, _, fields = member.partition(" ")
     data: dict[str, Any] = orjson.loads(fields)
+    return with_changes(_plain_message(int(message_id), room, data), data, int(seq))
+
+
+def _plain_message(message_id: int, room: str, data: dict[str, Any]) -> StoredMessage:
     return StoredMessage(
-        int(message_id),
+        message_id,
         room,
         data["author"],
         data["body"],

@@ -33,6 +33,7 @@ import queue
 import sqlite3
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,15 @@ from talkex_widget.backends.history import (
     HistoryStore,
     StoredMessage,
     check_limit,
+)
+from talkex_widget.backends.history.sqlite_changes import (
+    CHANGE_COLUMNS,
+    SEQ_MIGRATION,
+    assign_seq,
+    save_seqs,
+    split_row,
+    update_message,
+    with_changes,
 )
 from talkex_widget.backends.history.sqlite_reads import (
     READ_POSITION,
@@ -94,7 +104,7 @@ CREATE TABLE attachments (
 """Version 3: ``content`` holds a shared result's kind and fields as JSON (``NULL`` for text);
 ``attachments`` the image of a figure, written in the message's own transaction."""
 
-_MIGRATIONS = (SCHEMA_V1, _V1_TO_V2, _V2_TO_V3, READS_MIGRATION)
+_MIGRATIONS = (SCHEMA_V1, _V1_TO_V2, _V2_TO_V3, READS_MIGRATION, SEQ_MIGRATION)
 """``_MIGRATIONS[v]`` takes a database from ``user_version`` v to v + 1; a new file starts at 0,
 so a fresh database and an upgraded one are built by the same statements."""
 
@@ -105,7 +115,7 @@ SYNCHRONOUS = "NORMAL"
 
 _BUSY_TIMEOUT_S = 10.0
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_COLUMNS = "id, author, body, sent_at, client_id, content"
+_COLUMNS = f"id, author, body, sent_at, client_id, content, {CHANGE_COLUMNS}"
 
 
 @dataclass(slots=True)
@@ -310,6 +320,39 @@ class SqliteHistory(HistoryStore):
         )
         return Attachment(attachment_id, rows[0][0], bytes(rows[0][1])) if rows else None
 
+    async def update(
+        self, room: str, message_id: int, change: Callable[[StoredMessage], StoredMessage]
+    ) -> tuple[StoredMessage, bool]:
+        """In a worker thread on a connection of its own: see :mod:`.sqlite_changes`."""
+        await self._ensure_started()
+        try:
+            return await asyncio.to_thread(
+                update_message,
+                self._path,
+                SYNCHRONOUS,
+                _COLUMNS,
+                _message,
+                room,
+                message_id,
+                change,
+            )
+        except sqlite3.Error as exc:
+            raise _history_error(self._path, exc) from exc
+
+    async def changed_after(
+        self, room: str, after_seq: int, limit: int
+    ) -> tuple[list[StoredMessage], bool]:
+        check_limit(limit)
+        rows = await self._query(
+            f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (room, _clamp(after_seq), _clamp(limit + 1)),
+        )
+        return [_message(room, row) for row in rows[:limit]], len(rows) > limit
+
+    async def last_seq(self, room: str) -> int:
+        rows = await self._query("SELECT last_seq FROM rooms WHERE name = ?", (room,))
+        return int(rows[0][0]) if rows else 0
+
     async def rooms(self) -> list[str]:
         rows = await self._query("SELECT name FROM rooms ORDER BY name", ())
         return [name for (name,) in rows]
@@ -394,6 +437,7 @@ def _insert(conn: sqlite3.Connection, batch: list[_Append]) -> list[tuple[Stored
     """Store a batch in one transaction. Dedupe sees earlier appends of the same batch."""
     results: list[tuple[StoredMessage, bool]] = []
     last_ids: dict[str, int] = {}
+    last_seqs: dict[str, int] = {}
     conn.execute("BEGIN IMMEDIATE")
     try:
         for request in batch:
@@ -433,10 +477,14 @@ def _insert(conn: sqlite3.Connection, batch: list[_Append]) -> list[tuple[Stored
                     " VALUES (?, ?, ?, ?, ?)",
                     (room, attachment.id, message.id, attachment.content_type, attachment.data),
                 )
+            message = assign_seq(conn, message, last_seqs)
             results.append((message, True))
         conn.executemany(
-            "INSERT OR REPLACE INTO rooms (name, last_id) VALUES (?, ?)", last_ids.items()
+            "INSERT INTO rooms (name, last_id) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id",
+            last_ids.items(),
         )
+        save_seqs(conn, last_seqs)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -467,6 +515,12 @@ def _resolve(settled: list[tuple[asyncio.Future[Any], _Outcome]]) -> None:
 
 
 def _message(room: str, row: tuple[Any, ...]) -> StoredMessage:
+    """A message from a row of :data:`_COLUMNS`: its own columns, then its latest change."""
+    own, changes = split_row(row)
+    return with_changes(_plain_message(room, own), changes)
+
+
+def _plain_message(room: str, row: tuple[Any, ...]) -> StoredMessage:
     message_id, author, body, sent_at, client_id, content = row
     parsed = None if content is None else orjson.loads(content)
     return StoredMessage(message_id, room, author, body, sent_at, client_id, parsed)

@@ -23,7 +23,7 @@ def ids(page: tuple[list[StoredMessage], bool]) -> tuple[list[int], bool]:
 async def test_append_returns_the_stored_message(store: HistoryStore) -> None:
     message, created = await store.append("lobby", "ann", "hello", SENT_AT, client_id="c1")
     assert created
-    assert message == StoredMessage(1, "lobby", "ann", "hello", SENT_AT, "c1")
+    assert message == StoredMessage(1, "lobby", "ann", "hello", SENT_AT, "c1", seq=1)
     assert await store.after("lobby", 0, 10) == ([message], False)
 
 
