@@ -44,7 +44,7 @@ class RoomClient:
         """``"kernel"`` for a notebook kernel's own link, which lists don't count as a tab."""
         self.activity: str | None = None
         self.messages: dict[int, dict[str, Any]] = {}
-        self.pending: dict[str, str] = {}
+        self.pending: dict[str, str | dict[str, Any]] = {}
         self.has_more = False
         self.last_seen_id: int | None = None
         self.on_message: list[Callback] = []
@@ -129,21 +129,30 @@ class RoomClient:
         return [self.messages[i] for i in sorted(self.messages)]
 
     async def send(
-        self, body: str, *, client_id: str | None = None, timeout: float | None = None
+        self,
+        body: str | dict[str, Any],
+        *,
+        client_id: str | None = None,
+        timeout: float | None = None,
     ) -> int:
         """Send and return the message id. On timeout or disconnect the message stays pending
-        and is resent after the next rejoin; the exception still tells the caller."""
+        and is resent after the next rejoin; the exception still tells the caller.
+
+        ``body`` is the text, or a whole ``new_msg`` payload for a shared result
+        (``{"kind": "table", ...}``: :mod:`talkex_widget.core.kinds`)."""
         client_id = client_id or uuid.uuid4().hex
         self.pending[client_id] = body
         response = await self._push(client_id, body, timeout)
         return int(response["id"])
 
-    async def _push(self, client_id: str, body: str, timeout: float | None) -> dict[str, Any]:
+    async def _push(
+        self, client_id: str, body: str | dict[str, Any], timeout: float | None
+    ) -> dict[str, Any]:
+        payload = dict(body) if isinstance(body, dict) else {"body": body}
+        payload["client_id"] = client_id
         while True:
             try:
-                response = await self.channel.push(
-                    "new_msg", {"body": body, "client_id": client_id}, timeout
-                )
+                response = await self.channel.push("new_msg", payload, timeout)
                 break
             except PushError as exc:
                 retry_after = exc.response.get("retry_after")

@@ -8,7 +8,7 @@ kernel can build the same shapes. What is stored and broadcast:
 kind       push (client to server)                         ``content`` (stored, on the wire)
 =========  ==============================================  ======================================
 ``text``   ``{body}`` (no ``kind``)                        none: the message is its body
-``code``   ``{kind, body: source, language?}``             ``{kind, language}``
+``code``   ``{kind, body: source, language?, caption?}``   ``{kind, language[, caption]}``
 ``table``  ``{kind, body?: caption, table: {columns,       ``{kind, table}`` as pushed, checked
            rows, total_rows?, total_columns?}}``
 ``figure`` ``{kind, body?: caption, image: base64}``       ``{kind, attachment: {id, type,
@@ -102,7 +102,14 @@ def _code(payload: dict[str, Any], rules: RoomRules) -> Post:
     language = payload.get("language") or ""
     if not isinstance(language, str) or (language and not _LANGUAGE_RE.fullmatch(language)):
         raise RoomError("language must be a short name such as python, sql or bash")
-    return Post(source, {"kind": "code", "language": language.lower()})
+    content = {"kind": "code", "language": language.lower()}
+    caption = payload.get("caption")
+    if caption is not None:
+        if not isinstance(caption, str) or len(caption) > MAX_CELL:
+            raise RoomError(f"a code caption is text of at most {MAX_CELL} characters")
+        if caption.strip():
+            content["caption"] = caption.strip()
+    return Post(source, content)
 
 
 def _table(payload: dict[str, Any], rules: RoomRules) -> Post:

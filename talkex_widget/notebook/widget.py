@@ -28,7 +28,7 @@ from talkex_widget.notebook.discovery import ServerInfo, parse_server_url, serve
 from talkex_widget.notebook.embedded import LoopThread, manager
 from talkex_widget.notebook.link import MessageCallback, RoomLink
 from talkex_widget.notebook.registry import WidgetRegistry
-from talkex_widget.notebook.sharing import format_share
+from talkex_widget.notebook.sharing import share_payload
 from talkex_widget.notebook.views import Views
 
 __all__ = ["ChatWidget", "close_all", "default_nickname", "open_widgets", "registry"]
@@ -278,7 +278,9 @@ class ChatWidget(anywidget.AnyWidget):
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        """The messages held, oldest first: ``{id, body, author, sent_at[, client_id]}``."""
+        """The messages held, oldest first: ``{id, body, author, sent_at[, client_id]}``, and
+        for a shared result its ``kind`` (``table``, ``code``, ``figure``) with ``table``,
+        ``language`` or ``attachment`` (the image's ``{id, type, width, height, size}``)."""
         link = self._require_link()
         return self._loop.run(lambda: [dict(m) for m in link.client.ordered()], self._timeout)
 
@@ -294,14 +296,27 @@ class ChatWidget(anywidget.AnyWidget):
         """Whether the server holds messages older than the oldest in :attr:`messages`."""
         return self._require_link().client.has_more
 
-    def share(self, obj: Any, caption: str | None = None, timeout: float | None = None) -> int:
-        """Post a kernel object (a DataFrame, an array, any value) as a readable table.
+    def share(
+        self,
+        obj: Any,
+        caption: str | None = None,
+        timeout: float | None = None,
+        *,
+        language: str | None = None,
+    ) -> int:
+        """Post a kernel result as a first-class message and return its id, like :meth:`send`.
 
-        The text is fenced so the chat keeps its columns aligned, cut to the server's body
-        limit with a note when it is too long; returns the message id, like :meth:`send`.
+        A DataFrame (or Series) becomes a table (its first 50 rows × 20 columns, the full size
+        noted); a matplotlib figure, anything with ``_repr_png_`` (PIL) or a plotly figure
+        (with kaleido) a PNG image; a string or :class:`~.sharing.Code` a code block in
+        ``language`` (default ``python``; ``Code.previous_cell()`` shares the last cell);
+        anything else its text. ``caption`` goes with it.
         """
-        limit = self._require_link().max_body
-        return int(self.send(format_share(obj, caption, limit), timeout))
+        link = self._require_link()
+        payload = share_payload(obj, caption, language, link.limits)
+        timeout = self._timeout if timeout is None else timeout
+        # Not self.send: a dict there is ipywidgets' custom message to the views.
+        return int(self._loop.call(link.client.send(payload, timeout=timeout), timeout + 1))
 
     def history(self, limit: int = 50, timeout: float | None = None) -> list[dict[str, Any]]:
         """Load up to ``limit`` messages older than those held; returns them, oldest first.

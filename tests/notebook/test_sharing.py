@@ -1,36 +1,80 @@
+"""share_payload: what a kernel object becomes (a table, a figure or code), checked against
+the server's own rules (core.kinds) so what the kernel builds is what the server takes."""
+
 from __future__ import annotations
 
-from talkex_widget.notebook.sharing import format_share
+import base64
+from typing import Any
+
+import pytest
+
+from talkex_widget.core.kinds import parse_post
+from talkex_widget.core.rooms import RoomRules
+from talkex_widget.notebook.sharing import Code, ShareError, share_payload
+from tests.images import png
 
 
-class FakeFrame:
-    """Stands for a pandas DataFrame: what matters is its ``to_string`` signature."""
-
-    def __init__(self, rows: int) -> None:
-        self.rows = rows
-        self.asked: dict[str, int] = {}
-
-    def to_string(self, max_rows: int, max_cols: int) -> str:
-        self.asked = {"max_rows": max_rows, "max_cols": max_cols}
-        shown = min(self.rows, max_rows)
-        return "\n".join(["   a    b"] + [f"{i}  {i}.0  x{i}" for i in range(shown)])
+def taken(payload: dict[str, Any]) -> Any:
+    return parse_post(payload, RoomRules())
 
 
-def test_a_frame_becomes_a_fenced_block_with_a_caption() -> None:
-    frame = FakeFrame(3)
-    body = format_share(frame, caption="results")
-    assert body == "results\n```\n   a    b\n0  0.0  x0\n1  1.0  x1\n2  2.0  x2\n```"
-    assert frame.asked == {"max_rows": 30, "max_cols": 12}
+def test_a_dataframe_becomes_a_capped_table_with_its_full_size() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({f"c{i}": range(120) for i in range(25)})
+    frame["when"] = pd.Timestamp("2026-01-02")
+    frame.loc[3, "c1"] = float("nan")
+    payload = share_payload(frame, caption="results")
+    table = payload["table"]
+    assert payload["kind"] == "table" and payload["body"] == "results"
+    assert len(table["columns"]) == 20 and len(table["rows"]) == 50
+    assert (table["total_rows"], table["total_columns"]) == (120, 26)
+    assert table["rows"][3][1] is None and table["rows"][0][0] == 0
+    post = taken(payload)
+    assert post.content["table"] == table and post.body == "results"
 
 
-def test_long_output_is_cut_on_a_line_with_a_note_and_fits_the_limit() -> None:
-    body = format_share("\n".join(f"line {i}" for i in range(2000)), limit=300)
-    assert len(body) <= 300
-    assert body.endswith("… (truncated)\n```")
-    assert "line 0\n" in body
+def test_a_series_and_a_named_index_keep_their_labels() -> None:
+    pd = pytest.importorskip("pandas")
+    series = pd.Series([1.5, 2.5], index=pd.Index(["a", "b"], name="key"), name="value")
+    table = share_payload(series)["table"]
+    assert table["columns"] == ["key", "value"]
+    assert table["rows"] == [["a", 1.5], ["b", 2.5]]
+    assert taken(share_payload(series)).body == "table (2 rows × 2 columns)"
 
 
-def test_other_objects_use_repr_and_fences_inside_cannot_break_out() -> None:
-    assert format_share([1, 2]) == "```\n[1, 2]\n```"
-    body = format_share("```\n<b>x</b>")
-    assert body.count("```") == 2
+def test_a_matplotlib_figure_becomes_a_png_the_server_takes() -> None:
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(2, 1))
+    figure.add_subplot().plot([1, 2, 3])
+    payload = share_payload(figure, caption="loss")
+    post = taken(payload)
+    assert post.content["attachment"]["type"] == "image/png"
+    assert post.attachment is not None and post.attachment.data.startswith(b"\x89PNG")
+    assert post.body == "loss"
+
+
+def test_anything_with_repr_png_is_a_figure_and_a_too_large_one_is_refused_early() -> None:
+    class Picture:
+        def _repr_png_(self) -> bytes:
+            return png(5, 5)
+
+    payload = share_payload(Picture())
+    assert base64.b64decode(payload["image"]) == png(5, 5)
+    assert taken(payload).content["attachment"]["width"] == 5
+    with pytest.raises(ShareError, match="over the server's limit of 10"):
+        share_payload(Picture(), limits={"max_attachment": 10})
+
+
+def test_code_carries_its_language_and_long_text_is_cut_with_a_note() -> None:
+    payload = share_payload("SELECT 1", language="sql", caption="query")
+    assert payload == {"kind": "code", "body": "SELECT 1", "language": "sql", "caption": "query"}
+    assert taken(payload).content == {"kind": "code", "language": "sql", "caption": "query"}
+    assert share_payload(Code("x = 1"))["language"] == "python"
+    long = share_payload("\n".join(f"line {i}" for i in range(2000)), limits={"max_body": 300})
+    assert len(long["body"]) <= 300 and long["body"].endswith("… (truncated)")
+    assert share_payload([1, 2]) == {"kind": "code", "body": "[1, 2]", "language": "text"}

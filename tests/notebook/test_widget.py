@@ -115,16 +115,19 @@ def test_python_api(
     assert len(cy.messages) == 63 and not cy.has_more
     assert [m["id"] for m in cy.messages] == sorted(m["id"] for m in cy.messages)
 
-    # a kernel object shared as a table arrives as one fenced message
-    class Table:
-        def to_string(self, max_rows: int, max_cols: int) -> str:
-            return "   x  y\n0  1  2"
-
-    shared = ada.share(Table(), caption="result")
-    wait_until(lambda: any(m["id"] == shared for m in cy.messages))
-    assert [m["body"] for m in cy.messages if m["id"] == shared] == [
-        "result\n```\n   x  y\n0  1  2\n```"
-    ]
+    # a kernel result arrives as a structured message, to callbacks too
+    received: list[dict[str, Any]] = []
+    cy.on_message(received.append)
+    shared = ada.share("print(1)", caption="result")
+    wait_until(lambda: any(m["id"] == shared for m in received))
+    (message,) = [m for m in cy.messages if m["id"] == shared]
+    assert (message["kind"], message["body"], message["language"], message["caption"]) == (
+        "code",
+        "print(1)",
+        "python",
+        "result",
+    )
+    assert [m for m in received if m["id"] == shared] == [message]
 
     # changing the room rejoins there
     cy.room = "elsewhere"
@@ -228,8 +231,8 @@ def test_share_follows_the_servers_body_limit(servers: ServerManager) -> None:
         shared = widget.share("\n".join(f"line {i}" for i in range(500)), caption="log")
         wait_until(lambda: any(m["id"] == shared for m in widget.messages), what="shared")
         (body,) = [m["body"] for m in widget.messages if m["id"] == shared]
-        assert len(body) <= 300 and body.startswith("log\n```\nline 0\n")
-        assert body.endswith("… (truncated)\n```")
+        assert len(body) <= 300 and body.startswith("line 0\n")
+        assert body.endswith("… (truncated)")
     finally:
         widget.close()
         small.stop()
