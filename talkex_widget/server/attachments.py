@@ -6,6 +6,8 @@ login, the hub's room access). What is served can never become a page: the type 
 the bytes proved when posted (PNG or JPEG, :mod:`talkex_widget.core.images`), ``nosniff``
 holds browsers to it, and a ``sandbox`` CSP disarms the response if opened on its own.
 Attachments never change, so a browser may keep them (privately) for as long as it likes.
+
+Views fetch images over their socket instead (:mod:`.attachment_push`).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from talkex_widget.core.protocol import (
     ok_reply,
 )
 from talkex_widget.core.rooms import RoomError, room_from_topic
+from talkex_widget.server.attachment_push import attachment_reply
 from talkex_widget.server.members import Member, Peer
 from talkex_widget.server.reads import mark_read
 
@@ -180,6 +181,9 @@ class Session:
                 )
             stored = await service.post(member, message.payload)
             self.send(ok_reply(message, {"id": stored.id}))
+        elif message.event == "attachment":
+            reply = await attachment_reply(service.history, member, message.payload)
+            self.send(ok_reply(message, reply))
         elif message.event == "new_status":
             await service.set_status(member, message.payload)
             self.send(ok_reply(message))

@@ -67,11 +67,22 @@ async def test_table_code_and_figure_reach_history_and_the_image_route(
         image = png(3, 2)
         figure = {"kind": "figure", "body": "loss", "image": base64.b64encode(image).decode()}
         assert (await push(sock, "4", figure))["status"] == "ok"
+        meta = (await push(sock, "5", {"body": "after"}))["response"]
+        history = await server.service.history.before("lobby", None, 10)
+        figure_meta = history[0][2].content["attachment"]  # type: ignore[index]
+        sock.send(["1", "6", "room:lobby", "attachment", {"id": figure_meta["id"]}])
+        fetched = await sock.reply_to("6")
+        assert fetched["status"] == "ok"
+        assert fetched["response"]["type"] == "image/png"
+        assert base64.b64decode(fetched["response"]["data"]) == image
+        sock.send(["1", "7", "room:lobby", "attachment", {"id": "x" * 22}])
+        assert "no such attachment" in (await sock.reply_to("7"))["response"]["reason"]
     finally:
         sock.close()
+    assert meta["id"] == 4
     page = await fetch(server, "/api/rooms/lobby/messages")
     messages = orjson.loads(page.body)["messages"]
-    shared_table, shared_code, shared_figure = messages
+    shared_table, shared_code, shared_figure, _ = messages
     assert shared_table["kind"] == "table" and shared_table["body"] == "table (80 rows × 2 columns)"
     assert shared_table["table"]["rows"] == [[1, "x"]]
     assert (shared_code["kind"], shared_code["body"], shared_code["language"]) == (
