@@ -32,7 +32,9 @@ def route_handlers(base_url: str) -> list[tuple[str, type, dict[str, Any]]]:
     return [
         (url_path_join(root, "api/viewer"), ViewerHandler, {}),
         (url_path_join(root, "socket/websocket"), RouteSocket, {}),
-        (url_path_join(root, r"((?!socket/|api/viewer).*)"), ForwardHandler, {}),
+        # Only what a view fetches: JSON and attachments. The chat's own pages stay off
+        # Jupyter's origin, where a page's script could act as the logged-in user.
+        (url_path_join(root, r"(healthz|api/(?!viewer$).+)"), ForwardHandler, {}),
     ]
 
 

@@ -13,7 +13,8 @@ never by the browser: the upstream socket carries a credential minted for Jupyte
 
 - ``GET api/viewer``: who you are in the chat, with a credential for the direct route.
 - ``socket/websocket``: the Phoenix socket, forwarded frame by frame.
-- any other ``GET``: forwarded as is (``healthz``, the message API).
+- ``GET healthz`` and ``GET api/...``: forwarded (the message API, attachments); never the
+  chat's own pages, which do not belong on Jupyter's origin.
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ reconnect a while, short enough that a copied one is soon useless. An open socke
 CONNECT_TIMEOUT = 10.0
 MAX_MESSAGE = 16 * 1024 * 1024
 """Largest frame taken from the Talkex server (which enforces its own, lower limit)."""
+FORWARDED_HEADERS = (
+    "Content-Type",
+    "Cache-Control",
+    "Content-Disposition",
+    "X-Content-Type-Options",
+)
+"""What a forwarded answer keeps; Jupyter adds its own API policy (``default-src 'none'``)."""
 RESOURCE = "kernels"
 """What Jupyter's authorizer is asked about: the chat is the chat of this server's kernels."""
 _CREDENTIALS = ("token", "nickname")
@@ -127,7 +135,7 @@ class ForwardHandler(_RouteMixin, APIHandler):
         except OSError as exc:
             raise web.HTTPError(502, f"the Talkex server did not answer: {exc}") from None
         self.set_status(response.code)
-        for name in ("Content-Type", "Cache-Control"):
+        for name in FORWARDED_HEADERS:
             if name in response.headers:
                 self.set_header(name, response.headers[name])
         self.finish(response.body or b"")

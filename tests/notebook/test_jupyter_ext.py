@@ -136,9 +136,26 @@ def test_http_goes_to_the_runtime_files_server_only(lab: Lab, route_server: Serv
     assert status == 200
     assert health["status"] == "ok"
     # Whatever the path says, the host is the runtime file's: these are paths on that server.
-    for path in ("/talkex/http://127.0.0.2:9/healthz", "/talkex/@127.0.0.2:9/healthz"):
+    for path in ("/talkex/api/http://127.0.0.2:9/healthz", "/talkex/api/@127.0.0.2:9/x"):
         status, body = get(lab, path)
         assert status == 404, (path, body)
+    # The chat's own pages are not served on Jupyter's origin.
+    for path in ("/talkex/", "/talkex/rooms/lobby", "/talkex/static/page.js"):
+        status, body = get(lab, path)
+        assert status == 404, (path, body)
+
+
+def test_the_message_api_answers_through_the_route_under_jupyters_policy(
+    lab: Lab, route_server: ServerThread
+) -> None:
+    request = urllib.request.Request(
+        f"{lab.url}/talkex/api/rooms/lobby/messages", headers={"Cookie": login(lab)}
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=30) as response:
+        assert response.status == 200
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        assert isinstance(json.loads(response.read()), dict)
 
 
 def test_no_runtime_file_no_route(lab: Lab) -> None:
