@@ -1,15 +1,19 @@
 import { useMemo } from "react";
 import { renderMarkdown } from "../lib/markdown.js";
+import { sharedKind } from "../lib/shared.js";
+import { SharedResult } from "./SharedResult.jsx";
 
 const CONFIRM_MS = 1500;
 const resetTimers = new WeakMap();
 
 /**
  * A message body rendered as markdown (sanitized HTML from lib/markdown.js). The copy buttons
- * of its code blocks are part of that HTML, so one click handler serves them all.
+ * of its code blocks are part of that HTML, so one click handler serves them all. A shared
+ * result (`message.kind` table, figure or code) is shown as such instead (SharedResult).
  */
-export function MessageBody({ body }) {
-  const html = useMemo(() => renderMarkdown(body), [body]);
+export function MessageBody({ body, message = null }) {
+  const html = useMemo(() => (isShared(message) ? "" : renderMarkdown(body)), [body, message]);
+  if (isShared(message)) return <SharedResult message={message} onCodeClick={copyCode} />;
   return (
     <div className="tx-body" dir="auto" onClick={copyCode} dangerouslySetInnerHTML={{ __html: html }} />
   );
@@ -42,4 +46,8 @@ function flash(button, label) {
       button.textContent = "Copy";
     }, CONFIRM_MS),
   );
+}
+
+function isShared(message) {
+  return sharedKind(message) !== "text";
 }

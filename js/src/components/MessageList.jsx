@@ -141,7 +141,7 @@ function MessageRow({ item, showTime, onRetry, onDiscard }) {
           {formatTime(item.sent_at)}
         </time>
       )}
-      <MessageBody body={item.body} />
+      <MessageBody body={item.body} message={item} />
       {state === "sending" && <span className="tx-msg-state">sending…</span>}
       {state === "failed" && (
         <span className="tx-msg-state tx-msg-failed">

@@ -5,6 +5,7 @@ import { Alert } from "./Alert.jsx";
 import { Composer } from "./Composer.jsx";
 import { ConnectionIndicator } from "./ConnectionIndicator.jsx";
 import { MessageList } from "./MessageList.jsx";
+import { SharedSource } from "./SharedResult.jsx";
 import { Name } from "./Name.jsx";
 import { PresenceList } from "./PresenceList.jsx";
 import { StatusSelect } from "./StatusSelect.jsx";
@@ -56,6 +57,7 @@ export function RoomView({ session, onStatusChange, actions = null }) {
       {state.joinError && <Alert>{state.joinError}</Alert>}
       {state.error && <Alert onDismiss={() => session.dismissError()}>{state.error}</Alert>}
       <div className="tx-main">
+        <SharedSource.Provider value={session}>
         <MessageList
           messages={state.messages}
           pending={state.pending}
@@ -67,6 +69,7 @@ export function RoomView({ session, onStatusChange, actions = null }) {
           onRetry={(clientId) => session.retry(clientId)}
           onDiscard={(clientId) => session.discard(clientId)}
         />
+        </SharedSource.Provider>
         <aside className="tx-side">
           <PresenceList people={state.presence} />
         </aside>
