@@ -62,13 +62,21 @@ def open_without_running(context: Any, lab: Lab, name: str, workspace: str) -> P
     return page
 
 
-def kernel_messages(lab: Lab, notebook: str) -> list[tuple[str, str]]:
-    """``(author, body)`` of the messages the notebook's ``w`` holds, asked of its kernel."""
+def kernel_messages(lab: Lab, notebook: str, last: str) -> list[tuple[str, str]]:
+    """``(author, body)`` of the messages the notebook's ``w`` holds once it holds ``last``
+    (the kernel hears the room on its own link, maybe after the pages)."""
+    code = (
+        "import json, time\n"
+        "deadline = time.monotonic() + 15\n"
+        f"while time.monotonic() < deadline and {last!r} not in [m['body'] for m in w.messages]:\n"
+        "    time.sleep(0.05)\n"
+        "print(json.dumps([[m['author'], m['body']] for m in w.messages]))"
+    )
     client = kernel_client(lab, notebook)
     printed: list[str] = []
     try:
         reply = client.execute_interactive(
-            "import json; print(json.dumps([[m['author'], m['body']] for m in w.messages]))",
+            code,
             timeout=30,
             output_hook=lambda msg: printed.append(msg["content"].get("text", "")),
         )
@@ -110,7 +118,7 @@ def test_two_collaborators_each_chat_as_themselves_through_direct_and_route(
     expect(bob_root.locator(f".tx-group[data-author='{nickname}']")).to_contain_text(
         "ada here, direct"
     )
-    assert kernel_messages(lab, name)[-2:] == [
+    assert kernel_messages(lab, name, last="ada here, direct")[-2:] == [
         (bob_name, "bob here, through Jupyter"),
         (nickname, "ada here, direct"),
     ]
