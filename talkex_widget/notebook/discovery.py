@@ -1,10 +1,11 @@
 """Which Talkex server to talk to: URLs, and the runtime file kernels share.
 
-A kernel that starts the embedded server writes ``talkex-server.json`` (url, token, pid; mode
-0600) in Jupyter's runtime directory, where Jupyter keeps its own connection files. Other kernels
-of the same user read it and join that server instead of starting their own. A file whose
-process is gone, or whose server does not answer ``/healthz``, is stale: it is ignored and the
-next kernel that starts a server replaces it. Only the process named in the file removes it.
+A kernel that starts the embedded server writes ``talkex-server.json`` (url, token, pid, view
+key, history store; mode 0600) in Jupyter's runtime directory, where Jupyter keeps its own
+connection files. Other kernels of the same user read it and join that server instead of
+starting their own. A file whose process is gone, or whose server does not answer ``/healthz``,
+is stale: it is ignored and the next kernel that starts a server replaces it (or a kernel that
+used it takes over, :mod:`.takeover`). Only the process named in the file removes it.
 
 Tokens never appear in a :class:`ServerInfo`'s repr, so printing one in a notebook (whose
 outputs are saved) does not leak it.
@@ -37,6 +38,7 @@ __all__ = [
     "health",
     "healthy",
     "parse_server_url",
+    "process_alive",
     "publish",
     "read_runtime_file",
     "runtime_file",
@@ -60,6 +62,9 @@ class ServerInfo:
     view_key: str | None = field(default=None, repr=False)
     """The embedded server's key for viewer tokens (runtime file only): the Jupyter server
     extension signs with it who is viewing a notebook."""
+    store: str | None = field(default=None, repr=False)
+    """The embedded server's history store URL (runtime file only): a kernel that takes over
+    from a host kernel that died serves the same history (see :mod:`.takeover`)."""
     hub: bool = False
     """The server is a JupyterHub service and ``token`` the kernel's own hub token: the kernel
     speaks as its owner, and views never get the token (each viewer signs in to the hub)."""
@@ -133,6 +138,7 @@ def read_runtime_file() -> ServerInfo | None:
             data.get("token") or None,
             view_key=data.get("view_key") or None,
             pid=int(data["pid"]),
+            store=data.get("db") or None,
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -145,6 +151,8 @@ def publish(info: ServerInfo) -> Path:
     payload = {"url": info.url, "token": info.token, "pid": info.pid or os.getpid()}
     if info.view_key:
         payload["view_key"] = info.view_key
+    if info.store:
+        payload["db"] = info.store
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -167,26 +175,44 @@ def forget(pid: int | None = None) -> bool:
     return True
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: it exists and is no zombie (ended, not reaped yet: a
+    kernel killed a moment ago, whose Jupyter server has not collected it)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process: alive, though not ours
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Linux says so in ``/proc/PID/stat`` (state ``Z``); elsewhere we cannot tell: no."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = stat.rsplit(")", 1)[-1].split()  # after "pid (name)", which may hold spaces
+    return bool(fields) and fields[0] == "Z"
 
 
 def health(info: ServerInfo, timeout: float = HEALTH_TIMEOUT) -> dict[str, Any] | None:
-    """What ``/healthz`` says (``status``, ``version``, ``rooms``, ``connections``), or
-    ``None`` when no Talkex server answers at ``info.url``."""
+    """What ``/healthz`` says, or ``None`` when no Talkex server answers at ``info.url``.
+
+    Asked with ``info``'s token (its own server's, in a header: nothing logs it), so a server
+    that knows it answers ``version``, ``rooms`` and ``connections`` besides ``status``; one
+    that does not (another server now on that port) answers ``status`` only.
+    """
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
+    headers = {"Authorization": f"token {info.token}"} if info.token else {}
+    request = urllib.request.Request(info.url + "healthz", headers=headers)
     try:
-        with opener.open(info.url + "healthz", timeout=timeout) as response:
+        with opener.open(request, timeout=timeout) as response:
             body = json.loads(response.read())
     except (OSError, ValueError):
         return None
-    if isinstance(body, dict) and "version" in body and "status" in body:
+    if isinstance(body, dict) and "status" in body:
         return body
     return None
 
@@ -198,6 +224,6 @@ def healthy(info: ServerInfo, timeout: float = HEALTH_TIMEOUT) -> bool:
 def find_running() -> ServerInfo | None:
     """The server named in the runtime file if its process lives and it answers."""
     info = read_runtime_file()
-    if info is None or info.pid is None or not _process_alive(info.pid):
+    if info is None or info.pid is None or not process_alive(info.pid):
         return None
     return info if healthy(info) else None

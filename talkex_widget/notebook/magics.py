@@ -57,7 +57,7 @@ def status_report() -> str:
         lines.append("  not answering")
     else:
         lines.append(
-            f"  {stats['status']}, version {stats['version']}, "
+            f"  {stats['status']}, version {stats.get('version', '?')}, "
             f"{stats.get('rooms', '?')} rooms, {stats.get('connections', '?')} connections"
         )
     if info.pid is not None:

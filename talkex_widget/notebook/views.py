@@ -2,7 +2,9 @@
 
 The token is never a trait: traits are saved with the notebook. Each view asks for it with a
 ``{kind: "hello", view}`` custom message and the kernel answers ``{kind: "config", view, token,
-server_url}``; the answer lives only in the browser's memory. Every other custom message
+server_url[, host]}``; the answer lives only in the browser's memory. ``host: "notebook"`` says a
+kernel hosts the server: should it stay away, the view says
+:data:`~.takeover.GONE_MESSAGE` rather than spin. Every other custom message
 belongs to the relay (:mod:`.relay`), which carries Phoenix frames for views that cannot reach
 the server.
 """
@@ -18,7 +20,7 @@ from typing import Any
 from tornado.httpclient import AsyncHTTPClient
 
 from talkex_widget.notebook.discovery import ServerInfo
-from talkex_widget.notebook.embedded import LoopThread
+from talkex_widget.notebook.embedded import LoopThread, manager
 from talkex_widget.notebook.relay import RelayHub
 
 __all__ = ["CommSend", "Views"]
@@ -86,6 +88,7 @@ class Views:
         the comm relay.
         """
         info = self._server()
+        manager().origins.add(origin)  # a server taken over starts knowing it (.takeover)
         try:
             await AsyncHTTPClient().fetch(
                 info.url + "api/origins",
@@ -103,4 +106,7 @@ class Views:
         if info.hub:  # the viewer signs in to the hub: the kernel owner's token stays here
             self.post({"kind": "config", "view": view, "server_url": info.url, "hub": True})
         else:
-            self.post({"kind": "config", "view": view, "token": info.token, "server_url": info.url})
+            config = {"kind": "config", "view": view, "token": info.token, "server_url": info.url}
+            if info.pid is not None:  # a kernel hosts it: it may stop, and another take over
+                config["host"] = "notebook"
+            self.post(config)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,8 @@ class ChatWidget(anywidget.AnyWidget):
         self._active = False
         self._moving = False
         self._link: RoomLink | None = None
+        self._linking = threading.Event()  # set while no new link is being opened
+        self._linking.set()
         self._loop: LoopThread = servers.loop()
         self._message_callbacks: list[MessageCallback] = []
         self._views = Views(self._loop, self._comm_send, lambda: self._server)
@@ -181,8 +184,7 @@ class ChatWidget(anywidget.AnyWidget):
             return
         if not self._moving:  # set by hand: stop following the kernel's current server
             manager().unfollow(self)
-        self._views.moved()
-        self._replace_link()
+        self._move()
 
     @traitlets.observe("status")
     def _status_changed(self, change: dict[str, Any]) -> None:
@@ -205,8 +207,7 @@ class ChatWidget(anywidget.AnyWidget):
             if url_changes:
                 self.server_url = info.url  # the observer moves the views and reconnects
             else:
-                self._views.moved()
-                self._replace_link()
+                self._move()
         finally:
             self._moving = False
 
@@ -222,12 +223,28 @@ class ChatWidget(anywidget.AnyWidget):
         return link
 
     def _replace_link(self) -> None:
-        old, self._link = self._link, None
-        if old is not None:
-            self._loop.submit(old.close())
-        self._link = self._connect()
+        self._linking.clear()
+        try:
+            old, self._link = self._link, None
+            if old is not None:
+                self._loop.submit(old.close())
+            self._link = self._connect()
+        finally:
+            self._linking.set()
+
+    def _move(self) -> None:
+        """To the server now in ``_server``: the kernel's link first, then the views, so that
+        a view told where to go finds the kernel there (and ``send`` works once it knows)."""
+        try:
+            self._replace_link()
+        finally:
+            self._views.moved()
 
     def _require_link(self) -> RoomLink:
+        """The current link; while one is being opened (the widget moves to another server, as
+        after a takeover on a new port, possibly from another thread), wait for it."""
+        if self._link is None and self._active:
+            self._linking.wait(self._timeout)
         if self._link is None:
             why = "its server did not answer" if self._active else "it is closed"
             raise RuntimeError(f"this chat widget is not connected: {why}")

@@ -11,8 +11,12 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import os
 import queue
+import shutil
+import tempfile
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,9 +47,23 @@ class Result:
 
 
 def kernel_manager(dirs: JupyterDirs) -> KernelManager:
-    """A manager for this interpreter's kernel, whatever ``python3`` means elsewhere."""
+    """A manager for this interpreter's kernel, whatever ``python3`` means elsewhere.
+
+    The kernel listens on Unix sockets, not TCP ports: a TCP port is picked free by the
+    manager and bound later by the kernel, and on a busy machine something else can take it
+    in between ("Address already in use", a kernel that never starts). The sockets live in a
+    short folder of their own (a socket path holds at most about 100 bytes).
+    """
     specs = KernelSpecManager(kernel_dirs=[str(dirs.install_kernelspec())])
-    return KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
+    sockets = tempfile.mkdtemp(prefix="txk-")
+    manager = KernelManager(
+        kernel_name=KERNEL_NAME,
+        kernel_spec_manager=specs,
+        transport="ipc",
+        ip=os.path.join(sockets, "k"),
+    )
+    weakref.finalize(manager, shutil.rmtree, sockets, True)
+    return manager
 
 
 class IOPub:

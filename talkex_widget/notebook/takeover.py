@@ -1,0 +1,226 @@
+"""Failover: when the kernel hosting the embedded server goes away, a kernel that used it
+takes over.
+
+The embedded server lives in the first kernel that needed it, and kernels come and go
+(shut down, restarted, killed). Without this, every other kernel, view and page would go on
+retrying a dead address until someone thought of ``%talkex serve``.
+
+Every kernel that talks to *another* kernel's embedded server (found in the runtime file) runs a
+:class:`HostWatch`: a daemon thread that looks once a second, cheaply (the runtime file, whether
+the host's process exists, a TCP connect to a loopback port). The host is gone when nothing
+listens on its port any more or its process has ended: a busy host still accepts connections,
+and a dead one (even a zombie not yet reaped) does not.
+
+A survivor then takes the runtime file's lock and looks again: another survivor may have taken
+over already, and then it follows that one, so two survivors racing end with one server. If
+not, it starts the server again with the host's token, viewer key and history store, on the
+same port where it can: every socket, page and view then reconnects by itself to the address
+it knows, with the credentials it holds. Where the port is taken, a free one is used and
+published; widgets and their views move to it (a page on the old address cannot follow).
+Nothing is lost or doubled: the history is the same store, and clients rejoin with the last id
+they saw and resend unconfirmed messages with their ``client_id``, which the store deduplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import urllib.request
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import replace
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from talkex_widget.notebook.discovery import (
+    HEALTH_TIMEOUT,
+    ServerInfo,
+    healthy,
+    process_alive,
+    publish,
+    read_runtime_file,
+    runtime_lock,
+)
+from talkex_widget.notebook.threads import ServerThread
+from talkex_widget.server.app import ServerConfig
+
+__all__ = [
+    "GONE_MESSAGE",
+    "POLL_INTERVAL",
+    "Host",
+    "HostWatch",
+    "check",
+    "host_gone",
+    "listening",
+    "start_in_place_of",
+    "successor",
+    "vouch",
+]
+
+log = logging.getLogger("talkex.takeover")
+
+POLL_INTERVAL = 1.0
+"""Seconds between two looks at the host: failover within a second or two, for the price of a
+file read and a loopback connect per second."""
+GONE_MESSAGE = "the notebook hosting this chat has stopped; it will resume when a notebook opens it"
+"""What a view or page shows when its notebook-hosted server stays away (see the config's
+``host`` field in :mod:`.views`)."""
+
+
+class Host(Protocol):
+    """What the watch needs from the process's :class:`~.embedded.ServerManager`."""
+
+    lock: AbstractContextManager[object]
+    """Held while the process's choice of server changes."""
+
+    def watched(self) -> ServerInfo | None:
+        """The other kernel's embedded server this process uses, if any."""
+
+    def embedded_config(self) -> ServerConfig:
+        """A fresh embedded server's configuration, as this process would start one."""
+
+    def adopt(self, info: ServerInfo) -> None:
+        """Another kernel serves in place of the host now: use ``info``."""
+
+    def took_over(self, thread: ServerThread, info: ServerInfo) -> None:
+        """This process serves in place of the host now."""
+
+
+def listening(info: ServerInfo, timeout: float = 1.0) -> bool:
+    """Whether something accepts connections on ``info``'s port.
+
+    Only a refusal counts as "no": a server too busy to answer quickly is still there.
+    """
+    parts = urlsplit(info.url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout):
+            return True
+    except ConnectionRefusedError:
+        return False
+    except OSError:
+        return True
+
+
+def host_gone(info: ServerInfo) -> bool:
+    """The kernel serving ``info`` has stopped serving: its process ended (or is a zombie), or
+    nothing listens on its port (it stopped its server, or ended where zombies go unseen)."""
+    return (info.pid is not None and not process_alive(info.pid)) or not listening(info)
+
+
+def successor(info: ServerInfo, published: ServerInfo | None) -> ServerInfo | None:
+    """The server the runtime file names instead of ``info``, if one does and it answers."""
+    if published is None or published.pid is None:
+        return None
+    if published.pid == info.pid and published.same_server(info):
+        return None
+    if not process_alive(published.pid) or not healthy(published):
+        return None
+    return published
+
+
+def start_in_place_of(info: ServerInfo, base: ServerConfig) -> tuple[ServerThread, ServerInfo]:
+    """Start the server ``info`` was, in this process: same token, viewer key and history store,
+    the same port where it is free; publish it in the runtime file (call under its lock)."""
+    config = replace(
+        base,
+        port=urlsplit(info.url).port or 0,
+        token=info.token,
+        view_key=info.view_key or base.view_key,
+        db=info.store or base.db,
+    )
+    try:
+        thread = ServerThread(config).start()
+    except OSError as exc:  # the port is someone else's now
+        log.info("port %s is taken (%s): taking over on another one", config.port, exc)
+        thread = ServerThread(replace(config, port=0)).start()
+    new = ServerInfo(
+        f"http://127.0.0.1:{thread.port}/",
+        config.token,
+        pid=os.getpid(),
+        view_key=config.view_key,
+        store=config.db,
+    )
+    publish(new)
+    log.info("took over the Talkex server of process %s at %s", info.pid, new.url)
+    return thread, new
+
+
+def vouch(info: ServerInfo, origins: Iterable[str]) -> None:
+    """Tell ``info``'s server (with its token) that these browser origins may open sockets, as
+    :mod:`.views` does for each view's hello; a refusal is logged, the views then relay."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
+    for origin in sorted(origins):
+        request = urllib.request.Request(
+            info.url + "api/origins",
+            data=json.dumps({"origin": origin}).encode(),
+            headers={"Authorization": f"token {info.token or ''}"},
+            method="POST",
+        )
+        try:
+            opener.open(request, timeout=HEALTH_TIMEOUT).close()
+        except OSError as exc:
+            log.info("the server did not accept the origin %s: %s", origin, exc)
+
+
+def check(host: Host) -> None:
+    """One look: follow a successor, or take over when the host is gone, else nothing."""
+    info = host.watched()
+    if info is None:
+        return
+    found = successor(info, read_runtime_file())
+    if found is None and not host_gone(info):
+        return
+    thread: ServerThread | None = None
+    # The manager's lock, then the file's: the order ServerManager takes them in. The file's
+    # is let go before widgets move, which may take a while.
+    with host.lock:
+        with runtime_lock():
+            if host.watched() != info:  # changed meanwhile (%talkex connect, serve...)
+                return
+            found = successor(info, read_runtime_file())
+            if found is None:
+                if not host_gone(info):
+                    return
+                thread, found = start_in_place_of(info, host.embedded_config())
+        if thread is not None:
+            host.took_over(thread, found)
+        else:
+            log.info("following the Talkex server at %s (process %s)", found.url, found.pid)
+            host.adopt(found)
+
+
+class HostWatch:
+    """A daemon thread running :func:`check` every ``interval`` seconds until :meth:`stop`."""
+
+    def __init__(self, host: Host, interval: float = POLL_INTERVAL) -> None:
+        self.host = host
+        self.interval = interval
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stopped.clear()
+        self._thread = threading.Thread(target=self._run, name="talkex-host-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopped.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        self._thread = None
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.interval):
+            try:
+                check(self.host)
+            except Exception:  # a store that will not open, a full disk: try again next time
+                log.exception("could not take over the Talkex server")
