@@ -98,6 +98,8 @@ def apply_change(message: StoredMessage, change: Change, actor: str, at: str) ->
     if isinstance(change, Edit):
         if message.author != actor:
             raise ChangeRefused(f"message {message.id} is not yours; you can edit only yours")
+        if message.content is not None:
+            raise ChangeRefused(f"message {message.id} is a shared {message.kind}; only text edits")
         if change.body == message.body:
             return message
         return replace(message, body=change.body, edited_at=at)

@@ -14,7 +14,7 @@ from typing import Protocol
 import tornado.web
 
 from talkex_widget.core.auth import Auth, Identity, authorization_token
-from talkex_widget.core.hub_access import HubUser, room_refusal
+from talkex_widget.core.hub_access import HubUser, may_moderate, room_refusal
 
 __all__ = ["Admission", "Identifier", "TokenIdentifier", "identify"]
 
@@ -33,6 +33,10 @@ class Admission:
     def room_refusal(self, room: str) -> str | None:
         """Why this identity may not enter ``room``; only hub groups close rooms."""
         return room_refusal(self.user, room) if self.user is not None else None
+
+    def may_moderate(self) -> bool:
+        """Hub admins and moderators; without a hub nobody is a moderator."""
+        return self.user is not None and may_moderate(self.user)
 
 
 class Identifier(Protocol):

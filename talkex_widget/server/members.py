@@ -31,6 +31,9 @@ class Peer(Protocol):
     def room_refusal(self, room: str) -> str | None:
         """Why this client may not join ``room`` (a hub group's room), or ``None``."""
 
+    def may_moderate(self) -> bool:
+        """Whether this client may delete anyone's message (a hub moderator)."""
+
 
 @dataclass(eq=False)
 class Member:

@@ -33,6 +33,7 @@ from talkex_widget.core.rooms import (
     topic_for,
 )
 from talkex_widget.core.tracker import Tracker
+from talkex_widget.server.changes import apply_push, catch_up
 from talkex_widget.server.cluster import NODE_TIMEOUT, PRESENCE_CHANNEL, Cluster
 from talkex_widget.server.members import Member, Peer, Room
 from talkex_widget.server.presence_flush import PresenceFlush, Scheduler
@@ -148,6 +149,7 @@ class ChatService:
         """
         self.rules.room_name(room_name)
         last_seen_id = self.rules.optional_int(payload, "last_seen_id")
+        last_seen_seq = self.rules.optional_int(payload, "last_seen_seq")
         status = self.rules.status(payload) if "status" in payload else "online"
         activity = self.rules.activity(payload)
         kind = self.rules.kind(payload)
@@ -159,7 +161,7 @@ class ChatService:
         member = Member(peer, room_name, join_ref, status=status, activity=activity, kind=kind)
         room.members[(peer.id, room.topic)] = member
         try:
-            response = await self._join_history(room_name, last_seen_id)
+            response = await self._join_history(room_name, last_seen_id, last_seen_seq)
             response["read_id"] = await self.history.read_position(room_name, peer.nickname)
         except BaseException:
             await self._drop_member(room, member)
@@ -186,16 +188,26 @@ class ChatService:
         except NameRefused as exc:
             raise RoomError(exc.reason) from None
 
-    async def _join_history(self, room: str, last_seen_id: int | None) -> dict[str, Any]:
-        if last_seen_id is not None:
+    async def _join_history(
+        self, room: str, last_seen_id: int | None, last_seen_seq: int | None
+    ) -> dict[str, Any]:
+        """The join reply's history: with ``last_seen_seq`` the messages new or changed since
+        (in ``seq`` order, see :mod:`.changes`), else with ``last_seen_id`` the messages after
+        it (older clients), else the latest page. Every answer carries the room's ``seq``."""
+        if last_seen_seq is not None:
+            changed, more, seq = await catch_up(self.history, room, last_seen_seq, CATCH_UP_LIMIT)
+            if not more:
+                return {"messages": _wire(changed), "has_more": False, "seq": seq}
+        seq = await self.history.last_seq(room)  # before the page: later changes are broadcast
+        if last_seen_id is not None and last_seen_seq is None:
             missed, more = await self.history.after(room, last_seen_id, CATCH_UP_LIMIT)
             if not more:
-                return {"messages": _wire(missed), "has_more": False}
-            # Too far behind to replay: start over from the latest page, like a fresh join.
-            latest, older = await self.history.before(room, None, JOIN_HISTORY)
-            return {"messages": _wire(latest), "has_more": older, "reset": True}
+                return {"messages": _wire(missed), "has_more": False, "seq": seq}
         latest, older = await self.history.before(room, None, JOIN_HISTORY)
-        return {"messages": _wire(latest), "has_more": older}
+        response = {"messages": _wire(latest), "has_more": older, "seq": seq}
+        if last_seen_id is not None or last_seen_seq is not None:
+            response["reset"] = True  # too far behind to replay: start over from the latest page
+        return response
 
     async def after_join(self, member: Member) -> None:
         """Phoenix's ``:after_join``: the joiner gets the state, then is tracked for everyone.
@@ -245,6 +257,22 @@ class ChatService:
         )
         if created:
             await self._broadcast(member.room, "new_msg", stored.to_wire())
+        return stored
+
+    async def change(self, member: Member, event: str, payload: dict[str, Any]) -> StoredMessage:
+        """An ``edit_msg``, ``delete_msg`` or ``react`` push (see :mod:`.changes`); a change
+        that happened is broadcast as ``msg_changed`` with the message's new state."""
+        stored, changed = await apply_push(
+            self.history,
+            self.rules,
+            member.room,
+            member.peer.nickname,
+            event,
+            payload,
+            moderator=event == "delete_msg" and member.peer.may_moderate(),
+        )
+        if changed:
+            await self._broadcast(member.room, "msg_changed", stored.to_wire())
         return stored
 
     async def set_status(self, member: Member, payload: dict[str, Any]) -> None:

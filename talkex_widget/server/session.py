@@ -23,6 +23,7 @@ from talkex_widget.core.protocol import (
 )
 from talkex_widget.core.rooms import RoomError, room_from_topic
 from talkex_widget.server.attachment_push import attachment_reply
+from talkex_widget.server.changes import CHANGE_EVENTS
 from talkex_widget.server.members import Member, Peer
 from talkex_widget.server.reads import mark_read
 
@@ -172,15 +173,13 @@ class Session:
             return
         service = self.service
         if message.event == "new_msg":
-            if not self.messages.take():
-                limits = service.limits
-                raise RoomError(
-                    f"you are sending too fast (limit {limits.messages_per_window} messages "
-                    f"per {limits.message_window:g} s)",
-                    retry_after=round(self.messages.wait(), 3),
-                )
+            self._take_message_slot()
             stored = await service.post(member, message.payload)
             self.send(ok_reply(message, {"id": stored.id}))
+        elif message.event in CHANGE_EVENTS:
+            self._take_message_slot()
+            stored = await service.change(member, message.event, message.payload)
+            self.send(ok_reply(message, stored.to_wire()))
         elif message.event == "attachment":
             reply = await attachment_reply(service.history, member, message.payload)
             self.send(ok_reply(message, reply))
@@ -201,6 +200,16 @@ class Session:
             self.send(ok_reply(message, {"read_id": read_id}))
         else:
             self.send(error_reply(message, f"unknown event {message.event!r}"))
+
+    def _take_message_slot(self) -> None:
+        """Posts, and edits and reactions alike: each one is stored and broadcast."""
+        if not self.messages.take():
+            limits = self.service.limits
+            raise RoomError(
+                f"you are sending too fast (limit {limits.messages_per_window} messages "
+                f"per {limits.message_window:g} s)",
+                retry_after=round(self.messages.wait(), 3),
+            )
 
     async def close(self) -> None:
         """The transport is gone: leave every room (presence ``leaves`` for the others)."""

@@ -263,6 +263,9 @@ class SocketHandler(RedactingHandler, tornado.websocket.WebSocketHandler):
     def room_refusal(self, room: str) -> str | None:
         return self.admission.room_refusal(room)
 
+    def may_moderate(self) -> bool:
+        return self.admission.may_moderate()
+
     def close_peer(self, code: int, reason: str) -> None:
         self.close(code, reason)
 

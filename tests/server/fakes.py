@@ -14,12 +14,19 @@ import orjson
 class FakePeer:
     """A :class:`~talkex_widget.server.members.Peer` that keeps what it is sent."""
 
-    def __init__(self, nickname: str, closed_rooms: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        nickname: str,
+        closed_rooms: dict[str, str] | None = None,
+        *,
+        moderator: bool = False,
+    ) -> None:
         self.id = secrets.token_hex(4)
         self.nickname = nickname
         self.sent: list[str] = []
         self.closed: tuple[int, str] | None = None
         self.closed_rooms = closed_rooms or {}
+        self.moderator = moderator
         """Rooms this peer may not join, with the reason (as a hub group room would be)."""
 
     def send(self, text: str) -> None:
@@ -30,6 +37,9 @@ class FakePeer:
 
     def room_refusal(self, room: str) -> str | None:
         return self.closed_rooms.get(room)
+
+    def may_moderate(self) -> bool:
+        return self.moderator
 
     def frames(self) -> list[list[Any]]:
         return [orjson.loads(text) for text in self.sent]

@@ -54,6 +54,7 @@ async def test_the_join_reply_carries_history_and_the_configured_limits(
     assert response == {
         "messages": [],
         "has_more": False,
+        "seq": 0,
         "read_id": 0,
         "limits": {"max_body": 10, "max_activity": 20, "max_attachment": 1024 * 1024},
     }
@@ -219,6 +220,7 @@ async def test_join_sequence_is_reply_state_then_diff_including_the_joiner(raw: 
             "response": {
                 "messages": [],
                 "has_more": False,
+                "seq": 0,
                 "read_id": 0,
                 "limits": {
                     "max_body": DEFAULT_RULES.max_body,
