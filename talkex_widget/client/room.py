@@ -3,6 +3,10 @@
 :class:`RoomClient` adds what a chat needs on top of a :class:`~.channel.Channel`: history,
 de-duplication by id, catch-up after a reconnect, and resending unacknowledged messages under
 their ``client_id``, so that nobody loses or doubles a message over a bad network.
+
+Messages change after they are sent (edits, deletes, reactions): ``messages`` always holds
+each one's latest state, from ``msg_changed`` broadcasts while connected and, after a
+reconnect, from a join with ``last_seen_seq`` that replays every change missed, once.
 """
 
 from __future__ import annotations
@@ -47,9 +51,15 @@ class RoomClient:
         self.pending: dict[str, str | dict[str, Any]] = {}
         self.has_more = False
         self.last_seen_id: int | None = None
+        self.last_seen_seq: int | None = None
+        """The room's ``seq`` up to which ``messages`` holds every change (see the server's
+        ``server/changes.py``); ``None`` before the first join reply."""
         self.on_message: list[Callback] = []
+        self.on_change: list[Callback] = []
+        """Called with a message's new state when it was edited, deleted or reacted to."""
         self.channel = socket.channel(f"room:{room}", self._join_params)
         self.channel.on("new_msg", self._on_new_msg)
+        self.channel.on("msg_changed", self._on_changed)
         self.channel.on_join.append(self._on_joined)
         self._resend_task: asyncio.Task[None] | None = None
         self._limits: dict[str, Any] = {}
@@ -80,7 +90,9 @@ class RoomClient:
         if self.activity:
             params["activity"] = self.activity
         if self.last_seen_id is not None:
-            params["last_seen_id"] = self.last_seen_id
+            params["last_seen_id"] = self.last_seen_id  # servers without a sequence use this
+        if self.last_seen_seq is not None:
+            params["last_seen_seq"] = self.last_seen_seq
         return params
 
     async def join(self, timeout: float | None = None) -> dict[str, Any]:
@@ -93,7 +105,14 @@ class RoomClient:
             self.messages.clear()
         self.has_more = bool(response.get("has_more")) if not self.messages else self.has_more
         for message in response.get("messages", []):
-            self._add(message)
+            if isinstance(message.get("id"), int) and message["id"] in self.messages:
+                self._on_changed(message)
+            elif not self.messages or _newer_than_all(message, self.messages):
+                self._add(message)
+            # else: a change to a message older than any held; scrolling back loads it as is
+        seq = response.get("seq")
+        if isinstance(seq, int):
+            self.last_seen_seq = seq
         if self.last_seen_id is None and not response.get("has_more"):
             # The whole room was in the reply and it was empty: nothing is missing up to here,
             # so a rejoin must ask for everything after 0, not for the latest page only.
@@ -107,6 +126,26 @@ class RoomClient:
 
     def _on_new_msg(self, payload: dict[str, Any]) -> None:
         self._add(payload)
+        self._saw_seq(payload)
+
+    def _on_changed(self, payload: dict[str, Any]) -> None:
+        """A message's new state: replaces the one held unless that one is as recent."""
+        self._saw_seq(payload)
+        message_id = payload.get("id")
+        held = self.messages.get(message_id) if isinstance(message_id, int) else None
+        if held is None or held == payload or held.get("seq", 0) > payload.get("seq", 0):
+            return  # not held (scroll-back loads it as it is now), or already as recent
+        self.messages[message_id] = payload
+        for callback in self.on_change:
+            try:
+                callback(payload)
+            except Exception:
+                log.exception("on_change callback failed")
+
+    def _saw_seq(self, payload: dict[str, Any]) -> None:
+        seq = payload.get("seq")
+        if isinstance(seq, int) and (self.last_seen_seq is None or seq > self.last_seen_seq):
+            self.last_seen_seq = seq
 
     def _add(self, message: dict[str, Any]) -> None:
         message_id = message.get("id")
@@ -175,6 +214,25 @@ class RoomClient:
                 log.info("resend of %s deferred: %s", client_id, exc)
                 return
 
+    async def edit(self, message_id: int, body: str) -> dict[str, Any]:
+        """Replace the text of one's own message; returns its new state."""
+        return await self._change("edit_msg", {"id": message_id, "body": body})
+
+    async def delete(self, message_id: int) -> dict[str, Any]:
+        """Delete one's own message (a hub moderator: anyone's); a tombstone stays."""
+        return await self._change("delete_msg", {"id": message_id})
+
+    async def react(self, message_id: int, emoji: str) -> dict[str, Any]:
+        """Toggle one's reaction ``emoji`` (one of ``core.changes.REACTIONS``)."""
+        return await self._change("react", {"id": message_id, "emoji": emoji})
+
+    async def _change(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Push a change; the reply is the message's new state, held at once (the broadcast
+        that follows is the same state and changes nothing)."""
+        response = await self.channel.push(event, payload)
+        self._on_changed(response)
+        return response
+
     async def set_status(self, status: str, activity: str | None = None) -> None:
         """Change this connection's presence; ``activity`` says what a busy person runs."""
         self.status, self.activity = status, activity  # rejoins carry it even if this fails
@@ -197,3 +255,9 @@ class RoomClient:
 
     async def leave(self) -> None:
         await self.channel.leave()
+
+
+def _newer_than_all(message: dict[str, Any], messages: Mapping[int, Any]) -> bool:
+    """A message after every one held: new, not a change to one never loaded."""
+    message_id = message.get("id")
+    return isinstance(message_id, int) and message_id > max(messages)
