@@ -73,7 +73,14 @@ function Room({ room, nickname, onChangeNickname }) {
       </a>
     </>
   );
-  return <RoomView key={`${room}\n${nickname}`} session={session} actions={actions} />;
+  return (
+    <RoomView
+      key={`${room}\n${nickname}`}
+      session={session}
+      actions={actions}
+      pageTitle={`#${room} · Talkex`}
+    />
+  );
 }
 
 function App() {

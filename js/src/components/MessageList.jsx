@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { isMention } from "../lib/mentions.js";
 import { displayItems, groupMessages, itemKey } from "../lib/messages.js";
+import { firstUnreadId } from "../lib/unread.js";
 import { formatFull, formatTime } from "../lib/time.js";
 import { MessageBody } from "./MessageBody.jsx";
 import { Name } from "./Name.jsx";
@@ -10,6 +12,9 @@ const NEAR_EDGE_PX = 40;
  * The conversation: groups of consecutive messages by one author. Follows new messages while
  * the reader is at the bottom; once they scrolled up, new messages raise a "New messages"
  * marker instead. Reaching the top loads older messages when the server has more.
+ * A "new messages" line goes above the first of others' messages after `markerId` (where the
+ * reader left off); messages that mention the reader are highlighted; `onAtBottom(bool)`
+ * hears whether the reader is at the bottom (reading what is new).
  */
 export function MessageList({
   messages,
@@ -21,6 +26,8 @@ export function MessageList({
   onLoadOlder,
   onRetry,
   onDiscard,
+  markerId = null,
+  onAtBottom = null,
 }) {
   const scroller = useRef(null);
   const atBottom = useRef(true);
@@ -29,6 +36,7 @@ export function MessageList({
 
   const items = useMemo(() => displayItems(messages, pending), [messages, pending]);
   const groups = useMemo(() => groupMessages(items, nickname), [items, nickname]);
+  const firstUnread = useMemo(() => firstUnreadId(messages, markerId, nickname), [messages, markerId, nickname]);
   const first = items.length ? itemKey(items[0], nickname) : null;
   const lastItem = items.length ? items[items.length - 1] : null;
   const last = lastItem ? itemKey(lastItem, nickname) : null;
@@ -38,7 +46,8 @@ export function MessageList({
     if (el) el.scrollTop = el.scrollHeight;
     atBottom.current = true;
     setUnseen(false);
-  }, []);
+    onAtBottom?.(true);
+  }, [onAtBottom]);
 
   useLayoutEffect(() => {
     const el = scroller.current;
@@ -72,6 +81,7 @@ export function MessageList({
     if (!el) return;
     atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_EDGE_PX;
     if (atBottom.current) setUnseen(false);
+    onAtBottom?.(atBottom.current);
     if (el.scrollTop < NEAR_EDGE_PX && hasMore && canLoadOlder && !loadingOlder) onLoadOlder();
   };
 
@@ -91,7 +101,14 @@ export function MessageList({
         )}
         {items.length === 0 && !hasMore && <div className="tx-empty">No messages yet. Say hello!</div>}
         {groups.map((group) => (
-          <MessageGroup key={group.key} group={group} nickname={nickname} onRetry={onRetry} onDiscard={onDiscard} />
+          <MessageGroup
+            key={group.key}
+            group={group}
+            nickname={nickname}
+            firstUnread={firstUnread}
+            onRetry={onRetry}
+            onDiscard={onDiscard}
+          />
         ))}
       </div>
       {unseen && (
@@ -103,7 +120,7 @@ export function MessageList({
   );
 }
 
-function MessageGroup({ group, nickname, onRetry, onDiscard }) {
+function MessageGroup({ group, nickname, firstUnread, onRetry, onDiscard }) {
   const head = group.items[0];
   return (
     <div className={group.own ? "tx-group tx-own" : "tx-group"} data-author={group.author}>
@@ -119,6 +136,8 @@ function MessageGroup({ group, nickname, onRetry, onDiscard }) {
           key={itemKey(item, nickname)}
           item={item}
           showTime={index > 0}
+          mention={isMention(item, nickname)}
+          lineBefore={item.id != null && item.id === firstUnread}
           onRetry={onRetry}
           onDiscard={onDiscard}
         />
@@ -127,33 +146,41 @@ function MessageGroup({ group, nickname, onRetry, onDiscard }) {
   );
 }
 
-function MessageRow({ item, showTime, onRetry, onDiscard }) {
+function MessageRow({ item, showTime, mention, lineBefore, onRetry, onDiscard }) {
   const state = item.state || "sent";
   return (
-    <div
-      className={`tx-msg tx-msg-${state}`}
-      data-state={state}
-      data-message-id={item.id ?? undefined}
-      data-client-id={item.client_id ?? undefined}
-    >
-      {showTime && (
-        <time className="tx-msg-time" dateTime={item.sent_at} title={formatFull(item.sent_at)}>
-          {formatTime(item.sent_at)}
-        </time>
+    <>
+      {lineBefore && (
+        <div className="tx-unread-line" role="separator" aria-label="New messages">
+          <span>New messages</span>
+        </div>
       )}
-      <MessageBody body={item.body} message={item} />
-      {state === "sending" && <span className="tx-msg-state">sending…</span>}
-      {state === "failed" && (
-        <span className="tx-msg-state tx-msg-failed">
-          not sent: {item.error}{" "}
-          <button type="button" className="tx-link" onClick={() => onRetry(item.client_id)}>
-            Retry
-          </button>{" "}
-          <button type="button" className="tx-link" onClick={() => onDiscard(item.client_id)}>
-            Discard
-          </button>
-        </span>
-      )}
-    </div>
+      <div
+        className={`tx-msg tx-msg-${state}${mention ? " tx-mention" : ""}`}
+        data-mention={mention || undefined}
+        data-state={state}
+        data-message-id={item.id ?? undefined}
+        data-client-id={item.client_id ?? undefined}
+      >
+        {showTime && (
+          <time className="tx-msg-time" dateTime={item.sent_at} title={formatFull(item.sent_at)}>
+            {formatTime(item.sent_at)}
+          </time>
+        )}
+        <MessageBody body={item.body} message={item} />
+        {state === "sending" && <span className="tx-msg-state">sending…</span>}
+        {state === "failed" && (
+          <span className="tx-msg-state tx-msg-failed">
+            not sent: {item.error}{" "}
+            <button type="button" className="tx-link" onClick={() => onRetry(item.client_id)}>
+              Retry
+            </button>{" "}
+            <button type="button" className="tx-link" onClick={() => onDiscard(item.client_id)}>
+              Discard
+            </button>
+          </span>
+        )}
+      </div>
+    </>
   );
 }

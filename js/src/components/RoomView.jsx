@@ -1,5 +1,10 @@
-import { useEffect, useState, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import { startAutoAway } from "../lib/autoaway.js";
+import { recentAuthors } from "../lib/mentions.js";
+import { lastSeenId } from "../lib/messages.js";
+import { notifyMention, notifyOptedIn } from "../lib/notify.js";
+import { unreadCounts, unreadText, unreadTitle } from "../lib/unread.js";
+import { onVisibilityChange, pageVisible } from "../lib/visibility.js";
 import { typingText } from "../lib/typing.js";
 import { Alert } from "./Alert.jsx";
 import { Composer } from "./Composer.jsx";
@@ -7,12 +12,48 @@ import { ConnectionIndicator } from "./ConnectionIndicator.jsx";
 import { MessageList } from "./MessageList.jsx";
 import { SharedSource } from "./SharedResult.jsx";
 import { Name } from "./Name.jsx";
+import { NotifyToggle } from "./NotifyToggle.jsx";
 import { PresenceList } from "./PresenceList.jsx";
 import { StatusSelect } from "./StatusSelect.jsx";
 
 /** The state of a ChatSession, re-rendering on every change. */
 export function useSession(session) {
   return useSyncExternalStore(session.subscribe, session.getSnapshot, session.getSnapshot);
+}
+
+/** Whether the page is visible to the reader, re-rendering when that changes. */
+function usePageVisible() {
+  return useSyncExternalStore(onVisibilityChange, pageVisible, () => true);
+}
+
+/**
+ * Unread: counts for the header (and `pageTitle`, the page's title, when given), reading
+ * that advances the read position while the page is visible and the reader at the bottom,
+ * the "new messages" line reset when the reader looks away, and mention notifications.
+ */
+function useReading(session, state, pageTitle) {
+  const visible = usePageVisible();
+  const [atBottom, setAtBottom] = useState(true);
+  const counts = useMemo(
+    () => unreadCounts(state.messages, state.readId, state.nickname),
+    [state.messages, state.readId, state.nickname],
+  );
+  const latest = lastSeenId(state.messages);
+  useEffect(() => {
+    if (visible && atBottom && state.joined && latest !== null) session.markRead(latest);
+  }, [session, visible, atBottom, state.joined, latest]);
+  useEffect(() => {
+    if (!visible) session.leftOff();
+  }, [session, visible]);
+  useEffect(() => {
+    if (pageTitle) document.title = unreadTitle(pageTitle, counts);
+  });
+  const [notify, setNotify] = useState(() => notifyOptedIn());
+  useEffect(() => {
+    if (!notify) return undefined;
+    return session.onMention((message) => notifyMention(message, state.room));
+  }, [session, notify, state.room]);
+  return { counts, onAtBottom: useCallback((value) => setAtBottom(value), []), setNotify };
 }
 
 function composerHint(state) {
@@ -27,8 +68,17 @@ function composerHint(state) {
  * `actions` is extra header content (the page's "Change nickname" and "Leave").
  * Ten minutes without activity in the page show the person as away (lib/autoaway.js).
  */
-export function RoomView({ session, onStatusChange, actions = null }) {
+export function RoomView({ session, onStatusChange, actions = null, pageTitle = null }) {
   const state = useSession(session);
+  const reading = useReading(session, state, pageTitle);
+  const people = useMemo(
+    () => ({
+      present: state.presence.map((person) => person.name),
+      authors: recentAuthors(state.messages),
+      self: state.nickname,
+    }),
+    [state.presence, state.messages, state.nickname],
+  );
   const ready = state.connection === "connected" && state.joined;
   // Once in the room, the box stays open through a reconnect: what is written meanwhile waits
   // as "sending" and the session pushes it after the rejoin (same client_id: stored once).
@@ -46,12 +96,22 @@ export function RoomView({ session, onStatusChange, actions = null }) {
           <bdi>{state.room}</bdi>
         </h2>
         <span className="tx-online-count">{state.presence.length} online</span>
+        {reading.counts.unread > 0 && (
+          <span
+            className={`tx-unread${reading.counts.mentions ? " tx-unread-mentions" : ""}`}
+            data-unread={reading.counts.unread}
+            data-mentions={reading.counts.mentions}
+          >
+            {unreadText(reading.counts)}
+          </span>
+        )}
         <span className="tx-spacer" />
         <ConnectionIndicator state={state.connection} />
         <span className="tx-me" title="Your nickname">
           <Name name={state.nickname} />
         </span>
         <StatusSelect value={state.status} onChange={changeStatus} />
+        <NotifyToggle onChange={reading.setNotify} />
         {actions}
       </header>
       {state.joinError && <Alert>{state.joinError}</Alert>}
@@ -68,6 +128,8 @@ export function RoomView({ session, onStatusChange, actions = null }) {
           onLoadOlder={() => session.loadOlder()}
           onRetry={(clientId) => session.retry(clientId)}
           onDiscard={(clientId) => session.discard(clientId)}
+          markerId={state.markerId}
+          onAtBottom={reading.onAtBottom}
         />
         </SharedSource.Provider>
         <aside className="tx-side">
@@ -80,6 +142,7 @@ export function RoomView({ session, onStatusChange, actions = null }) {
       <Composer
         enabled={canWrite}
         onTyping={() => session.typed()}
+        people={people}
         hint={composerHint(state)}
         maxBody={state.maxBody}
         onSend={(text) => session.send(text)}

@@ -22,6 +22,7 @@ import {
   settlePending,
 } from "./messages.js";
 import { buildPresenceList, presenceEntries } from "./presence.js";
+import { isMention } from "./mentions.js";
 import { TypingTracker, shouldSendTyping } from "./typing.js";
 import {
   DEFAULT_MAX_BODY,
@@ -61,6 +62,7 @@ export class ChatSession {
     this.sentLastSeen = null;
     this.inFlight = new Map(); // client_id -> the phoenix Push waiting for its reply
     this.typingSentAt = null;
+    this.mentionListeners = new Set(); // called with each new message that mentions us
     this.typists = new TypingTracker(this.nickname, (typing) => this.update({ typing }));
     this.state = {
       room,
@@ -77,6 +79,8 @@ export class ChatSession {
       status: isStatus(status) ? status : "online",
       maxBody: DEFAULT_MAX_BODY, // until a join reply tells the server's
       typing: [], // who else is typing now (lib/typing.js)
+      readId: null, // the last message we read, as the server keeps it (null: not joined yet)
+      markerId: null, // where we left off: the "new messages" line goes after it
     };
     this.subscribe = this.subscribe.bind(this);
     this.getSnapshot = this.getSnapshot.bind(this);
@@ -127,8 +131,10 @@ export class ChatSession {
     channel.on("new_msg", (message) => {
       if (message && typeof message.author === "string") this.typists.stopped(message.author);
       this.receiveMessages([message]);
+      if (isMention(message, this.nickname)) for (const listener of this.mentionListeners) listener(message);
     });
     channel.on("typing", (event) => this.typists.typing(event && event.names));
+    channel.on("read", (event) => this.readUpTo(event && event.read_id));
 
     const presence = new Presence(channel);
     this.presence = presence;
@@ -173,6 +179,9 @@ export class ChatSession {
       ? mergeMessages([], incoming)
       : mergeMessages(this.state.messages, incoming);
     const pending = settlePending(this.state.pending, incoming, this.nickname);
+    this.readUpTo(reply.read_id);
+    // The line marks where we left off when we came; it stays put while we read on.
+    if (this.state.markerId === null && this.state.readId !== null) this.update({ markerId: this.state.readId });
     this.update({
       joined: true,
       joinError: null,
@@ -321,6 +330,33 @@ export class ChatSession {
     if (!this.state.joined || !this.channel || !shouldSendTyping(this.typingSentAt, now)) return;
     this.typingSentAt = now;
     this.channel.push("typing", {});
+  }
+
+  // -- read positions -------------------------------------------------------------------
+
+  /** The server says we read up to `id` (join reply, another device, our own push). */
+  readUpTo(id) {
+    if (!Number.isInteger(id) || (this.state.readId !== null && id <= this.state.readId)) return;
+    this.update({ readId: id });
+  }
+
+  /** We have seen everything up to message `id`: move our read position there (forward only). */
+  markRead(id) {
+    const { joined, readId } = this.state;
+    if (!joined || !this.channel || !Number.isInteger(id) || (readId !== null && id <= readId)) return;
+    this.readUpTo(id); // at once: the counts clear without waiting for the reply
+    this.channel.push("read", { id }).receive("ok", (reply) => this.readUpTo(reply && reply.read_id));
+  }
+
+  /** We look away: the next "new messages" line goes after what we have read so far. */
+  leftOff() {
+    if (this.state.readId !== null) this.update({ markerId: this.state.readId });
+  }
+
+  /** `listener(message)` for each new message that mentions us; returns the unsubscribe. */
+  onMention(listener) {
+    this.mentionListeners.add(listener);
+    return () => this.mentionListeners.delete(listener);
   }
 
   // -- status -----------------------------------------------------------------------------

@@ -1,0 +1,41 @@
+// Unread counts and the "new messages" line, from the read position the server keeps per
+// person and room (join reply `read_id`, `read {read_id}` events, our own `read` pushes).
+import { isMention } from "./mentions.js";
+
+/**
+ * `{unread, mentions}` among `messages` after `readId`: others' messages only (what we wrote
+ * ourselves we have read). `readId` null (not known yet) counts nothing.
+ */
+export function unreadCounts(messages, readId, nickname) {
+  let unread = 0;
+  let mentions = 0;
+  if (readId === null || readId === undefined) return { unread, mentions };
+  for (const message of messages) {
+    if (message.provisional || message.id <= readId || message.author === nickname) continue;
+    unread += 1;
+    if (isMention(message, nickname)) mentions += 1;
+  }
+  return { unread, mentions };
+}
+
+/** The id of the first message the line goes above: the first of others' after `markerId`. */
+export function firstUnreadId(messages, markerId, nickname) {
+  if (markerId === null || markerId === undefined) return null;
+  for (const message of messages) {
+    if (message.id > markerId && message.author !== nickname && !message.provisional) return message.id;
+  }
+  return null;
+}
+
+/** "3 unread · 1 mention", or "" when all is read. */
+export function unreadText({ unread, mentions }) {
+  if (!unread) return "";
+  const more = mentions ? ` · ${mentions} mention${mentions === 1 ? "" : "s"}` : "";
+  return `${unread} unread${more}`;
+}
+
+/** The page title: "(3) #lobby · Talkex", "(3 · @1) #lobby · Talkex" with mentions. */
+export function unreadTitle(base, { unread, mentions }) {
+  if (!unread) return base;
+  return mentions ? `(${unread} · @${mentions}) ${base}` : `(${unread}) ${base}`;
+}

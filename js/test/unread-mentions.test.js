@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import {
+  applyMention,
+  isMention,
+  mentionCandidates,
+  mentionQuery,
+  mentionsName,
+  recentAuthors,
+} from "../src/lib/mentions.js";
+import { firstUnreadId, unreadCounts, unreadText, unreadTitle } from "../src/lib/unread.js";
+
+const msg = (id, author, body = "hi") => ({ id, author, body, sent_at: "2026-01-01T00:00:00Z" });
+
+describe("mentionsName", () => {
+  it("finds @name as a whole name, case-insensitively", () => {
+    expect(mentionsName("hi @ann", "ann")).toBe(true);
+    expect(mentionsName("@Ann: look", "ann")).toBe(true);
+    expect(mentionsName("thanks @ann.", "ann")).toBe(true);
+    expect(mentionsName("(@ann)", "ann")).toBe(true);
+    expect(mentionsName("hi @anna", "ann")).toBe(false);
+    expect(mentionsName("mail ann@ann.org", "ann")).toBe(false);
+    expect(mentionsName("hi ann", "ann")).toBe(false);
+    expect(mentionsName("@ann.smith", "ann")).toBe(false);
+    expect(mentionsName("ping @ann.smith", "ann.smith")).toBe(true);
+    expect(mentionsName(null, "ann")).toBe(false);
+  });
+
+  it("is a mention only when someone else wrote it", () => {
+    expect(isMention(msg(1, "bob", "@ann"), "ann")).toBe(true);
+    expect(isMention(msg(1, "ann", "@ann"), "ann")).toBe(false);
+  });
+});
+
+describe("the @ autocomplete", () => {
+  it("finds the query before the caret", () => {
+    expect(mentionQuery("hi @an", 6)).toEqual({ start: 3, query: "an" });
+    expect(mentionQuery("@", 1)).toEqual({ start: 0, query: "" });
+    expect(mentionQuery("mail a@b", 8)).toBeNull();
+    expect(mentionQuery("no at", 5)).toBeNull();
+    expect(mentionQuery("@ann\nnext", 9)).toBeNull();
+  });
+
+  it("offers people present then recent authors, prefix matches first, never ourselves", () => {
+    const names = mentionCandidates({
+      present: ["bob", "ann", "me"],
+      authors: ["dan", "bob", "joanne"],
+      query: "an",
+      self: "me",
+    });
+    expect(names).toEqual(["ann", "dan", "joanne"]);
+    expect(mentionCandidates({ present: ["me", "bob"], query: "", self: "me" })).toEqual(["bob"]);
+  });
+
+  it("lists recent authors newest first and inserts the name", () => {
+    expect(recentAuthors([msg(1, "a"), msg(2, "b"), msg(3, "a")])).toEqual(["a", "b"]);
+    expect(applyMention("hi @an", 3, 6, "ann")).toEqual({ text: "hi @ann ", caret: 8 });
+    expect(applyMention("hi @an there", 3, 6, "ann")).toEqual({ text: "hi @ann there", caret: 8 });
+  });
+});
+
+describe("unread", () => {
+  const messages = [msg(1, "bob"), msg(2, "me"), msg(3, "bob", "@me look"), msg(4, "cy")];
+
+  it("counts others' messages after the read position, and mentions of us", () => {
+    expect(unreadCounts(messages, 1, "me")).toEqual({ unread: 2, mentions: 1 });
+    expect(unreadCounts(messages, 4, "me")).toEqual({ unread: 0, mentions: 0 });
+    expect(unreadCounts(messages, null, "me")).toEqual({ unread: 0, mentions: 0 });
+  });
+
+  it("puts the line above the first of others' messages after the marker", () => {
+    expect(firstUnreadId(messages, 1, "me")).toBe(3);
+    expect(firstUnreadId(messages, 4, "me")).toBeNull();
+    expect(firstUnreadId(messages, null, "me")).toBeNull();
+  });
+
+  it("says it in the header and the title", () => {
+    expect(unreadText({ unread: 0, mentions: 0 })).toBe("");
+    expect(unreadText({ unread: 3, mentions: 1 })).toBe("3 unread · 1 mention");
+    expect(unreadTitle("#lobby · Talkex", { unread: 3, mentions: 0 })).toBe("(3) #lobby · Talkex");
+    expect(unreadTitle("#lobby · Talkex", { unread: 3, mentions: 2 })).toBe("(3 · @2) #lobby · Talkex");
+  });
+});
