@@ -244,6 +244,8 @@ class ChatService:
             await self.pubsub.unsubscribe(room.topic, self._on_room_frame)
 
     async def post(self, member: Member, payload: dict[str, Any]) -> StoredMessage:
+        # A message ends its author's typing for the others: typing again may say so at once.
+        self.typing.forget(member)
         post = parse_post(payload, self.rules)  # text, or a shared table, code or figure
         client_id = self.rules.client_id(payload)
         stored, created = await self.history.append(

@@ -70,3 +70,20 @@ async def test_a_typing_push_is_acknowledged_and_reaches_the_others(raw: Raw) ->
     assert frame[4] == {"names": ["ann"]}
     ann.send(["1", "3", "room:lobby", "typing", {}])  # throttled, still answered
     assert (await ann.reply_to("3"))["status"] == "ok"
+
+
+async def test_a_message_ends_the_wait_so_typing_again_shows_at_once(
+    make_service: MakeService,
+) -> None:
+    clock = FakeClock()
+    service = await make_service(scheduler=clock)
+    service.typing.clock = lambda: clock.now
+    ann, _ = await join(service, "ann")
+    _, watcher = await join(service, "bob")
+    await settle(service)
+    service.typing_started(ann)
+    await settle(service)
+    await service.post(ann, {"body": "done"})
+    service.typing_started(ann)  # within TYPING_INTERVAL, but after her message
+    await settle(service)
+    assert typing_events(watcher) == [["ann"], ["ann"]]

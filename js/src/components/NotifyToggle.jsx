@@ -19,7 +19,23 @@ export function NotifyToggle({ onChange }) {
       title={on ? "Desktop notifications for mentions: on" : "Notify me of mentions while this page is hidden"}
       onClick={toggle}
     >
-      {on ? "🔔" : "🔕"}
+      <BellIcon off={!on} />
     </button>
+  );
+}
+
+/** A bell (struck through when off): drawn, since an emoji may lack a font. */
+function BellIcon({ off }) {
+  return (
+    <svg width="14" height="14" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
+      <path
+        d="M8 1.5a4 4 0 0 0-4 4v2.6L2.6 11h10.8L12 8.1V5.5a4 4 0 0 0-4-4ZM6.3 12.5a1.8 1.8 0 0 0 3.4 0"
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="1.4"
+        strokeLinejoin="round"
+      />
+      {off && <path d="M2 2l12 12" stroke="currentColor" strokeWidth="1.4" />}
+    </svg>
   );
 }

@@ -220,6 +220,7 @@ export class ChatSession {
       error: null,
     };
     this.update({ pending: this.state.pending.concat([item]) });
+    this.typingSentAt = null; // the message ends our typing for the others: the next key says so
     if (this.state.joined) this.pushMessage(item.client_id);
     return null;
   }
