@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import { startAutoAway } from "../lib/autoaway.js";
 import { recentAuthors } from "../lib/mentions.js";
 import { lastSeenId } from "../lib/messages.js";
@@ -27,12 +27,33 @@ function usePageVisible() {
 }
 
 /**
+ * Whether the element in `ref` is on screen: in JupyterLab a notebook in a background tab is
+ * hidden while the browser tab stays visible, and nobody reads the widget there.
+ */
+function useOnScreen(ref) {
+  const [onScreen, setOnScreen] = useState(true);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof IntersectionObserver === "undefined") return undefined;
+    const observer = new IntersectionObserver((entries) => {
+      const last = entries[entries.length - 1];
+      if (last) setOnScreen(last.isIntersecting);
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [ref]);
+  return onScreen;
+}
+
+/**
  * Unread: counts for the header (and `pageTitle`, the page's title, when given), reading
  * that advances the read position while the page is visible and the reader at the bottom,
  * the "new messages" line reset when the reader looks away, and mention notifications.
  */
-function useReading(session, state, pageTitle) {
-  const visible = usePageVisible();
+function useReading(session, state, pageTitle, roomRef) {
+  const pageShown = usePageVisible();
+  const onScreen = useOnScreen(roomRef);
+  const visible = pageShown && onScreen;
   const [atBottom, setAtBottom] = useState(true);
   const counts = useMemo(
     () => unreadCounts(state.messages, state.readId, state.nickname),
@@ -49,9 +70,13 @@ function useReading(session, state, pageTitle) {
     if (pageTitle) document.title = unreadTitle(pageTitle, counts);
   });
   const [notify, setNotify] = useState(() => notifyOptedIn());
+  const visibleRef = useRef(visible);
+  visibleRef.current = visible;
   useEffect(() => {
     if (!notify) return undefined;
-    return session.onMention((message) => notifyMention(message, state.room));
+    return session.onMention((message) => {
+      if (!visibleRef.current) notifyMention(message, state.room);
+    });
   }, [session, notify, state.room]);
   return { counts, onAtBottom: useCallback((value) => setAtBottom(value), []), setNotify };
 }
@@ -70,7 +95,8 @@ function composerHint(state) {
  */
 export function RoomView({ session, onStatusChange, actions = null, pageTitle = null }) {
   const state = useSession(session);
-  const reading = useReading(session, state, pageTitle);
+  const roomRef = useRef(null);
+  const reading = useReading(session, state, pageTitle, roomRef);
   const people = useMemo(
     () => ({
       present: state.presence.map((person) => person.name),
@@ -89,7 +115,7 @@ export function RoomView({ session, onStatusChange, actions = null, pageTitle = 
   const changeStatus = onStatusChange || ((status) => session.setStatus(status));
   useEffect(() => startAutoAway(session, window), [session]);
   return (
-    <div className="tx-room" data-room={state.room} data-joined={state.joined ? "true" : "false"}>
+    <div ref={roomRef} className="tx-room" data-room={state.room} data-joined={state.joined ? "true" : "false"}>
       <header className="tx-header">
         <h2 className="tx-title">
           <span className="tx-hash">#</span>

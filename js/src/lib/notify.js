@@ -1,5 +1,6 @@
 // Desktop notifications for mentions, only after the reader opted in (a toggle in the
-// header), only while the page is hidden, one per mention: never a toast per message.
+// header), only while the chat is out of sight (the page hidden, or the widget's notebook in a
+// background tab), one per mention: never a toast per message.
 
 const OPT_IN_KEY = "talkex:notify-mentions";
 
@@ -32,10 +33,9 @@ export async function setNotifyOptIn(on, win = globalThis) {
   return granted;
 }
 
-/** Show one notification for a message mentioning us, if the page is hidden. */
+/** Show one notification for a message mentioning us (the caller knows we cannot see it). */
 export function notifyMention(message, room, win = globalThis) {
   if (!canNotify(win) || win.Notification.permission !== "granted") return null;
-  if (win.document && win.document.visibilityState !== "hidden") return null;
   const body = String(message.body || "").slice(0, 140);
   return new win.Notification(`${message.author} mentioned you in #${room}`, { body, tag: `talkex-${room}-${message.id}` });
 }
