@@ -1,4 +1,5 @@
-"""Real IPython kernels (jupyter_client, no browser) in an isolated Jupyter environment.
+"""Real IPython kernels (jupyter_client) in an isolated Jupyter environment; Chromium too, for
+the tests that watch a page beside them (the browser suite's fixtures, run last).
 
 Each test gets its own runtime, data and config directories (:mod:`tests.jupyter_dirs`), so
 the runtime file the kernels share is the test's own. Kernels run this interpreter (the
@@ -26,9 +27,22 @@ from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
+from ..browser.conftest import browser, new_context, pytest_runtest_makereport
 from ..jupyter_dirs import KERNEL_NAME, JupyterDirs, jupyter_dirs
+from ..notebook.conftest import pytest_collection_modifyitems  # browser tests run last
 
-__all__ = ["IOPub", "Kernel", "Result", "jupyter_dirs", "kernel_manager", "start_kernel"]
+__all__ = [
+    "IOPub",
+    "Kernel",
+    "Result",
+    "browser",
+    "jupyter_dirs",
+    "kernel_manager",
+    "new_context",
+    "pytest_collection_modifyitems",
+    "pytest_runtest_makereport",
+    "start_kernel",
+]
 
 STARTUP_TIMEOUT = 60
 
