@@ -14,7 +14,25 @@ from talkex_widget.core.presence import State, sync_diff, sync_state
 if TYPE_CHECKING:
     from .channel import Channel
 
-__all__ = ["PresenceView"]
+__all__ = ["PRESENCE_RANK", "PresenceView", "shown_status"]
+
+PRESENCE_RANK = {"busy": 3, "online": 2, "away": 1}
+"""Which of a person's connections speaks for them, as the browser list decides
+(js/src/lib/presence.js): busy (a running cell, often the kernel's link) says the most, then
+any online one (one tab in use means they are there), then away."""
+
+
+def shown_status(metas: list[dict[str, Any]]) -> str:
+    """The status a person with these connections shows: the most present one, the latest on
+    a tie (``sync_diff`` appends joined metas, and an update is a join)."""
+    best = "online"
+    rank = 0
+    for meta in metas:
+        status = meta.get("status", "online")
+        status = status if status in PRESENCE_RANK else "online"
+        if PRESENCE_RANK[status] >= rank:
+            best, rank = status, PRESENCE_RANK[status]
+    return best
 
 
 class PresenceView:
@@ -53,11 +71,11 @@ class PresenceView:
         return {key: [dict(m) for m in presence["metas"]] for key, presence in self.state.items()}
 
     def statuses(self) -> dict[str, str]:
-        """``{nickname: status}``: the status of the connection that changed last, the rule
-        the browser UI uses too (``sync_diff`` appends joined metas, and an update is a join),
-        so a notebook that starts running a cell shows its owner busy everywhere."""
+        """``{nickname: status}``: each person's :func:`shown_status`, the rule the browser
+        list uses too, so a notebook that starts running a cell shows its owner busy
+        everywhere, and an idle tab does not show someone away who is active in another."""
         return {
-            key: presence["metas"][-1].get("status", "online")
+            key: shown_status(presence["metas"])
             for key, presence in self.state.items()
             if presence["metas"]
         }
