@@ -7,6 +7,10 @@ random moments while they post. Nobody helps the clients: they reconnect, rejoin
 is stored exactly once, every acknowledgement names the stored message, and every client sees
 the history, in order. Two clients also lose their network for longer than a join's first page.
 
+People also edit and delete their own messages and toggle reactions on anyone's while the
+server dies: every client ends with each message in the state the server holds (body, edit,
+tombstone, reactions), whether it saw a change live or caught up on it with ``last_seen_seq``.
+
 Set ``TALKEX_CHAOS_SEED`` to replay one run's random choices (the seed is in failure messages).
 """
 
@@ -27,7 +31,8 @@ from typing import Any
 
 import pytest
 
-from talkex_widget.client import RoomClient, Socket
+from talkex_widget.client import PushError, RoomClient, Socket
+from talkex_widget.core.changes import REACTIONS
 from talkex_widget.server.service import JOIN_HISTORY
 
 from .helpers import eventually, room_history
@@ -51,6 +56,7 @@ class Driver:
     unanswered: list[str] = field(default_factory=list)
     bodies: dict[str, str] = field(default_factory=dict)
     opens: int = 0
+    changes: int = 0
 
     async def run(self, rng: random.Random, progress: Progress) -> None:
         for i in range(MESSAGES_EACH):
@@ -69,6 +75,30 @@ class Driver:
                 self.unanswered.append(client_id)  # still pending: the client resends it
             progress.attempts += 1
             await asyncio.sleep(rng.uniform(0.01, 0.2))
+            if rng.random() < 0.4:
+                await self.change(rng)
+
+    async def change(self, rng: random.Random) -> None:
+        """Edit or delete one of one's own acknowledged messages, or react to any message
+        held; a change the dying server never answered may or may not have happened."""
+        own = list(self.acked.values())
+        held = list(self.room.messages)
+        roll = rng.random()
+        try:
+            if own and roll < 0.3:
+                message_id = rng.choice(own)
+                await self.room.edit(message_id, f"{self.name} edited #{message_id}")
+            elif own and roll < 0.4:
+                await self.room.delete(rng.choice(own))
+            elif held:
+                await self.room.react(rng.choice(held), rng.choice(REACTIONS))
+            else:
+                return
+            self.changes += 1
+        except PushError as exc:
+            assert "was deleted" in exc.reason, exc.reason  # raced with one's own delete
+        except (asyncio.TimeoutError, ConnectionError):
+            pass
 
 
 @dataclass
@@ -99,8 +129,20 @@ def report(drivers: list[Driver], server: TalkexServe) -> str:
     return f"{clients}\nserver log (end):\n{server.log_tail()}"
 
 
-def summary(message: dict[str, Any]) -> tuple[int, str, str, str | None]:
-    return (message["id"], message["author"], message["body"], message.get("client_id"))
+def summary(message: dict[str, Any]) -> tuple[int, str, str | None]:
+    return (message["id"], message["author"], message.get("client_id"))
+
+
+def state(message: dict[str, Any]) -> tuple[Any, ...]:
+    """What a reader sees of a message, changes included (not when it learnt of them)."""
+    reactions = message.get("reactions", {})
+    return (
+        *summary(message),
+        message["body"],
+        message.get("edited_at"),
+        message.get("deleted_at"),
+        sorted((emoji, sorted(who)) for emoji, who in reactions.items()),
+    )
 
 
 async def test_no_message_is_lost_or_doubled_while_the_server_is_killed(
@@ -222,34 +264,50 @@ async def test_no_message_is_lost_or_doubled_while_the_server_is_killed(
         # The history: every message of every person exactly once, ids strictly increasing.
         history_ids = [m["id"] for m in history]
         assert all(a < b for a, b in itertools.pairwise(history_ids)), seed
-        bodies = [m["body"] for m in history]
+        bodies = [m["body"] for m in history if "deleted_at" not in m]
         assert len(set(bodies)) == len(bodies), f"a body is stored twice (seed {seed})"
         stored = {(m["author"], m["client_id"]): m for m in history}
         assert len(stored) == len(history) == total, (len(stored), len(history), seed)
         for d in drivers:
             for client_id, body in d.bodies.items():
                 message = stored[(d.name, client_id)]
-                assert message["body"] == body
+                if "deleted_at" in message:
+                    assert message["body"] == "", (d.name, client_id, seed)
+                elif "edited_at" in message:
+                    assert message["body"] == f"{d.name} edited #{message['id']}"
+                else:
+                    assert message["body"] == body
                 if client_id in d.acked:  # an ok reply names the stored message
                     assert d.acked[client_id] == message["id"], (d.name, client_id, seed)
             assert set(d.acked) | set(d.unanswered) == set(d.bodies)
             assert not set(d.acked) & set(d.unanswered)
 
-        # Every client's view is the history, in order, each message once.
+        # Every client's view is the history, in order, each message once, in its final
+        # state; broadcasts of the last changes may still be on their way.
         expected = [summary(m) for m in history]
         for d in drivers:
             assert [summary(m) for m in d.room.ordered()] == expected, (d.name, seed)
             assert d.room.last_seen_id == history_ids[-1]
+        changes = sum(d.changes for d in drivers)
+        assert changes > 50, f"only {changes} changes were acknowledged (seed {seed})"
+        final = [state(m) for m in history]
+        await wait(
+            lambda: all([state(m) for m in d.room.ordered()] == final for d in drivers),
+            10,
+            "every client to hold every message's final state",
+        )
 
         for d in drivers:
             await d.room.socket.disconnect()
         await asyncio.to_thread(server.stop)
         # What is on disk, read by another process, is what the server served.
-        assert [summary(m) for m in await asyncio.to_thread(export, db)] == expected
+        exported = await asyncio.to_thread(export, db)
+        assert [(*summary(m), m["body"]) for m in exported] == [s[:4] for s in final]
 
         unanswered = sum(len(d.unanswered) for d in drivers)
         print(
-            f"\nchaos seed={seed}: {kills} kills, {total} messages, {unanswered} sends "
+            f"\nchaos seed={seed}: {kills} kills, {total} messages, {changes} changes, "
+            f"{unanswered} sends "
             f"without a reply, {missed_offline} posted while 2 were offline, "
             f"ids {history_ids[0]}..{history_ids[-1]}, outages "
             f"{', '.join(f'{o:.2f}' for o in outages)}s, sending {sending_done - started:.1f}s, "

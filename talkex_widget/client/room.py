@@ -53,7 +53,10 @@ class RoomClient:
         self.last_seen_id: int | None = None
         self.last_seen_seq: int | None = None
         """The room's ``seq`` up to which ``messages`` holds every change (see the server's
-        ``server/changes.py``); ``None`` before the first join reply."""
+        ``server/changes.py``); ``None`` before the first join reply. Contiguous: every seq
+        is broadcast once, so one that arrives early waits in ``_seqs_ahead`` until the gap
+        before it fills; a gap left by a broadcast lost in a crash is asked for at rejoin."""
+        self._seqs_ahead: set[int] = set()
         self.on_message: list[Callback] = []
         self.on_change: list[Callback] = []
         """Called with a message's new state when it was edited, deleted or reacted to."""
@@ -104,15 +107,22 @@ class RoomClient:
         if response.get("reset"):
             self.messages.clear()
         self.has_more = bool(response.get("has_more")) if not self.messages else self.has_more
-        for message in response.get("messages", []):
-            if isinstance(message.get("id"), int) and message["id"] in self.messages:
+        # A catch-up comes in seq order (a message new since the last visit may follow newer
+        # ones: it was changed later), and broadcasts may be handled before this reply: so a
+        # message not held is added unless it is older than every one held, a change to a
+        # message never loaded that scrolling back will load as it is now.
+        oldest = min(self.messages, default=None)
+        messages = [m for m in response.get("messages", []) if isinstance(m.get("id"), int)]
+        for message in sorted(messages, key=lambda m: int(m["id"])):
+            if message["id"] in self.messages:
                 self._on_changed(message)
-            elif not self.messages or _newer_than_all(message, self.messages):
+            elif oldest is None or message["id"] > oldest:
                 self._add(message)
-            # else: a change to a message older than any held; scrolling back loads it as is
         seq = response.get("seq")
         if isinstance(seq, int):
             self.last_seen_seq = seq
+            self._seqs_ahead = {s for s in self._seqs_ahead if s > seq}
+            self._advance_seq()
         if self.last_seen_id is None and not response.get("has_more"):
             # The whole room was in the reply and it was empty: nothing is missing up to here,
             # so a rejoin must ask for everything after 0, not for the latest page only.
@@ -144,8 +154,16 @@ class RoomClient:
 
     def _saw_seq(self, payload: dict[str, Any]) -> None:
         seq = payload.get("seq")
-        if isinstance(seq, int) and (self.last_seen_seq is None or seq > self.last_seen_seq):
-            self.last_seen_seq = seq
+        if isinstance(seq, int) and self.last_seen_seq is not None and seq > self.last_seen_seq:
+            self._seqs_ahead.add(seq)
+            self._advance_seq()
+
+    def _advance_seq(self) -> None:
+        seq = self.last_seen_seq
+        while seq is not None and seq + 1 in self._seqs_ahead:
+            seq += 1
+            self._seqs_ahead.discard(seq)
+        self.last_seen_seq = seq
 
     def _add(self, message: dict[str, Any]) -> None:
         message_id = message.get("id")
@@ -255,9 +273,3 @@ class RoomClient:
 
     async def leave(self) -> None:
         await self.channel.leave()
-
-
-def _newer_than_all(message: dict[str, Any], messages: Mapping[int, Any]) -> bool:
-    """A message after every one held: new, not a change to one never loaded."""
-    message_id = message.get("id")
-    return isinstance(message_id, int) and message_id > max(messages)
