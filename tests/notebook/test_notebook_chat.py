@@ -88,6 +88,11 @@ def test_two_notebooks_chat_and_a_busy_kernel_does_not_stop_the_widget(
     for page in (ada, bob):
         for nickname in ("ada", "bob", "py"):
             expect(online(page).locator(f"li[data-nickname='{nickname}']")).to_have_count(1)
+        # One person with one notebook is one view: the kernel's own link is no extra tab.
+        for nickname in ("ada", "bob"):
+            row = online(page).locator(f"li[data-nickname='{nickname}']")
+            expect(row).to_have_attribute("data-count", "1")
+            expect(row.locator(".tx-count")).to_have_count(0)
 
     kernel = kernel_client(lab, "ada.ipynb")
     try:
