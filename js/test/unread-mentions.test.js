@@ -62,9 +62,19 @@ describe("unread", () => {
   const messages = [msg(1, "bob"), msg(2, "me"), msg(3, "bob", "@me look"), msg(4, "cy")];
 
   it("counts others' messages after the read position, and mentions of us", () => {
-    expect(unreadCounts(messages, 1, "me")).toEqual({ unread: 2, mentions: 1 });
-    expect(unreadCounts(messages, 4, "me")).toEqual({ unread: 0, mentions: 0 });
-    expect(unreadCounts(messages, null, "me")).toEqual({ unread: 0, mentions: 0 });
+    expect(unreadCounts(messages, 1, "me")).toEqual({ unread: 2, mentions: 1, more: false });
+    expect(unreadCounts(messages, 4, "me")).toEqual({ unread: 0, mentions: 0, more: false });
+    expect(unreadCounts(messages, null, "me")).toEqual({ unread: 0, mentions: 0, more: false });
+  });
+
+  it("says the counts are a floor when unread messages are older than the loaded page", () => {
+    expect(unreadCounts(messages, 0, "me", true).more).toBe(false); // nothing missing after 0
+    const page = messages.map((m) => ({ ...m, id: m.id + 10 }));
+    const counts = unreadCounts(page, 3, "me", true);
+    expect(counts).toEqual({ unread: 3, mentions: 1, more: true });
+    expect(unreadText(counts)).toBe("3+ unread · 1+ mention");
+    expect(unreadTitle("#lobby · Talkex", counts)).toBe("(3+ · @1+) #lobby · Talkex");
+    expect(unreadCounts(page, 3, "me", false).more).toBe(false);
   });
 
   it("puts the line above the first of others' messages after the marker", () => {

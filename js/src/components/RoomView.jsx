@@ -56,8 +56,8 @@ function useReading(session, state, pageTitle, roomRef) {
   const visible = pageShown && onScreen;
   const [atBottom, setAtBottom] = useState(true);
   const counts = useMemo(
-    () => unreadCounts(state.messages, state.readId, state.nickname),
-    [state.messages, state.readId, state.nickname],
+    () => unreadCounts(state.messages, state.readId, state.nickname, state.hasMore),
+    [state.messages, state.readId, state.nickname, state.hasMore],
   );
   const latest = lastSeenId(state.messages);
   useEffect(() => {
@@ -154,6 +154,12 @@ export function RoomView({ session, onStatusChange, actions = null, pageTitle = 
           onLoadOlder={() => session.loadOlder()}
           onRetry={(clientId) => session.retry(clientId)}
           onDiscard={(clientId) => session.discard(clientId)}
+          changes={{
+            moderator: state.moderator,
+            onEdit: (id, text) => session.editMessage(id, text),
+            onDelete: (id) => session.deleteMessage(id),
+            onReact: (id, emoji) => session.react(id, emoji),
+          }}
           markerId={state.markerId}
           onAtBottom={reading.onAtBottom}
         />
