@@ -78,3 +78,10 @@ def test_code_carries_its_language_and_long_text_is_cut_with_a_note() -> None:
     long = share_payload("\n".join(f"line {i}" for i in range(2000)), limits={"max_body": 300})
     assert len(long["body"]) <= 300 and long["body"].endswith("… (truncated)")
     assert share_payload([1, 2]) == {"kind": "code", "body": "[1, 2]", "language": "text"}
+
+
+def test_a_pil_image_is_a_figure() -> None:
+    image_module = pytest.importorskip("PIL.Image")
+    picture = image_module.new("RGB", (7, 4), "teal")
+    post = taken(share_payload(picture, caption="swatch"))
+    assert post.content["attachment"]["width"] == 7 and post.body == "swatch"
