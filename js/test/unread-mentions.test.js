@@ -90,3 +90,32 @@ describe("unread", () => {
     expect(unreadTitle("#lobby · Talkex", { unread: 3, mentions: 2 })).toBe("(3 · @2) #lobby · Talkex");
   });
 });
+
+describe("ReadThrottle", () => {
+  it("pushes the first mark at once, then the latest once per interval", async () => {
+    const { vi } = await import("vitest");
+    const { READ_PUSH_INTERVAL, ReadThrottle } = await import("../src/lib/unread.js");
+    vi.useFakeTimers();
+    try {
+      const sent = [];
+      const reads = new ReadThrottle((id) => sent.push(id));
+      reads.mark(3);
+      reads.mark(4);
+      reads.mark(6);
+      reads.mark(5);
+      expect(sent).toEqual([3]);
+      vi.advanceTimersByTime(READ_PUSH_INTERVAL);
+      expect(sent).toEqual([3, 6]);
+      vi.advanceTimersByTime(READ_PUSH_INTERVAL * 2);
+      reads.mark(6); // nothing new
+      reads.mark(7);
+      expect(sent).toEqual([3, 6, 7]);
+      reads.mark(8);
+      reads.stop();
+      vi.advanceTimersByTime(READ_PUSH_INTERVAL);
+      expect(sent).toEqual([3, 6, 7]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

@@ -24,6 +24,7 @@ import {
 import { buildPresenceList, presenceEntries } from "./presence.js";
 import { isMention } from "./mentions.js";
 import { TypingTracker, shouldSendTyping } from "./typing.js";
+import { ReadThrottle } from "./unread.js";
 import {
   DEFAULT_MAX_BODY,
   bodyError,
@@ -63,6 +64,10 @@ export class ChatSession {
     this.inFlight = new Map(); // client_id -> the phoenix Push waiting for its reply
     this.typingSentAt = null;
     this.mentionListeners = new Set(); // called with each new message that mentions us
+    this.reads = new ReadThrottle((id) => {
+      if (!this.state.joined || !this.channel) return;
+      this.channel.push("read", { id }).receive("ok", (reply) => this.readUpTo(reply && reply.read_id));
+    });
     this.typists = new TypingTracker(this.nickname, (typing) => this.update({ typing }));
     this.state = {
       room,
@@ -157,6 +162,7 @@ export class ChatSession {
     this.destroyed = true;
     this.listeners.clear();
     this.typists.stop();
+    this.reads.stop();
     const { socket, channel } = this;
     if (channel) channel.leave();
     if (socket) socket.disconnect();
@@ -346,7 +352,7 @@ export class ChatSession {
     const { joined, readId } = this.state;
     if (!joined || !this.channel || !Number.isInteger(id) || (readId !== null && id <= readId)) return;
     this.readUpTo(id); // at once: the counts clear without waiting for the reply
-    this.channel.push("read", { id }).receive("ok", (reply) => this.readUpTo(reply && reply.read_id));
+    this.reads.mark(id); // at most one push per READ_PUSH_INTERVAL
   }
 
   /** We look away: the next "new messages" line goes after what we have read so far. */

@@ -43,3 +43,44 @@ export function unreadTitle(base, { unread, mentions, more = false }) {
   const count = `${unread}${more ? "+" : ""}`;
   return mentions ? `(${count} · @${mentions}${more ? "+" : ""}) ${base}` : `(${count}) ${base}`;
 }
+
+/** Milliseconds between two `read` pushes of one view: a busy room costs a write per window. */
+export const READ_PUSH_INTERVAL = 2000;
+
+/**
+ * Our read position goes to the server at most once per READ_PUSH_INTERVAL: the first mark
+ * at once, the latest of those that follow when the interval ends. `send(id)` pushes it.
+ * `clock` and `timers` are injectable for tests.
+ */
+export class ReadThrottle {
+  constructor(send, { clock = () => Date.now(), timers = globalThis } = {}) {
+    this.send = send;
+    this.clock = clock;
+    this.timers = timers;
+    this.latest = null; // the highest id marked
+    this.sent = null; // the highest id pushed
+    this.sentAt = null;
+    this.timer = null;
+  }
+
+  mark(id) {
+    if (this.latest === null || id > this.latest) this.latest = id;
+    if (this.timer !== null) return;
+    const wait = this.sentAt === null ? 0 : READ_PUSH_INTERVAL - (this.clock() - this.sentAt);
+    if (wait <= 0) this.flush();
+    else this.timer = this.timers.setTimeout(() => this.flush(), wait);
+  }
+
+  flush() {
+    this.timer = null;
+    if (this.latest === null || (this.sent !== null && this.latest <= this.sent)) return;
+    this.sent = this.latest;
+    this.sentAt = this.clock();
+    this.send(this.latest);
+  }
+
+  stop() {
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
