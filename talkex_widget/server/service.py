@@ -167,6 +167,8 @@ class ChatService:
             await self._drop_member(room, member)
             raise
         response["limits"] = self.client_limits()
+        if peer.may_moderate():
+            response["moderator"] = True  # the view offers to delete anyone's message
         return member, response
 
     def _check_name(self, nickname: str, room_name: str) -> None:

@@ -4,6 +4,7 @@ import { displayItems, groupMessages, itemKey } from "../lib/messages.js";
 import { firstUnreadId } from "../lib/unread.js";
 import { formatFull, formatTime } from "../lib/time.js";
 import { MessageBody } from "./MessageBody.jsx";
+import { MessageChanges, MessageEditor } from "./MessageChanges.jsx";
 import { Name } from "./Name.jsx";
 
 const NEAR_EDGE_PX = 40;
@@ -28,6 +29,7 @@ export function MessageList({
   onDiscard,
   markerId = null,
   onAtBottom = null,
+  changes = null,
 }) {
   const scroller = useRef(null);
   const atBottom = useRef(true);
@@ -108,6 +110,7 @@ export function MessageList({
             firstUnread={firstUnread}
             onRetry={onRetry}
             onDiscard={onDiscard}
+            changes={changes}
           />
         ))}
       </div>
@@ -120,7 +123,7 @@ export function MessageList({
   );
 }
 
-function MessageGroup({ group, nickname, firstUnread, onRetry, onDiscard }) {
+function MessageGroup({ group, nickname, firstUnread, onRetry, onDiscard, changes }) {
   const head = group.items[0];
   return (
     <div className={group.own ? "tx-group tx-own" : "tx-group"} data-author={group.author}>
@@ -140,14 +143,22 @@ function MessageGroup({ group, nickname, firstUnread, onRetry, onDiscard }) {
           lineBefore={item.id != null && item.id === firstUnread}
           onRetry={onRetry}
           onDiscard={onDiscard}
+          nickname={nickname}
+          changes={changes}
         />
       ))}
     </div>
   );
 }
 
-function MessageRow({ item, showTime, mention, lineBefore, onRetry, onDiscard }) {
+/**
+ * One message. `changes` ({moderator, onEdit, onDelete, onReact}, optional) turns on edit,
+ * delete and reactions; a deleted message shows as a tombstone, an edited one says so.
+ */
+function MessageRow({ item, showTime, mention, lineBefore, onRetry, onDiscard, nickname, changes }) {
+  const [editing, setEditing] = useState(false);
   const state = item.state || "sent";
+  const deleted = Boolean(item.deleted_at);
   return (
     <>
       {lineBefore && (
@@ -161,13 +172,35 @@ function MessageRow({ item, showTime, mention, lineBefore, onRetry, onDiscard })
         data-state={state}
         data-message-id={item.id ?? undefined}
         data-client-id={item.client_id ?? undefined}
+        data-deleted={deleted || undefined}
       >
         {showTime && (
           <time className="tx-msg-time" dateTime={item.sent_at} title={formatFull(item.sent_at)}>
             {formatTime(item.sent_at)}
           </time>
         )}
-        <MessageBody body={item.body} message={item} />
+        {deleted ? (
+          <div className="tx-body tx-tombstone">message deleted</div>
+        ) : editing && changes ? (
+          <MessageEditor item={item} onSave={changes.onEdit} onCancel={() => setEditing(false)} />
+        ) : (
+          <MessageBody body={item.body} message={item} />
+        )}
+        {item.edited_at && !deleted && (
+          <span className="tx-edited" title={`edited ${formatFull(item.edited_at)}`}>
+            (edited)
+          </span>
+        )}
+        {changes && !editing && (
+          <MessageChanges
+            item={item}
+            nickname={nickname}
+            moderator={changes.moderator}
+            onEdit={() => setEditing(true)}
+            onDelete={changes.onDelete}
+            onReact={changes.onReact}
+          />
+        )}
         {state === "sending" && <span className="tx-msg-state">sending…</span>}
         {state === "failed" && (
           <span className="tx-msg-state tx-msg-failed">

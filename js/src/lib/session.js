@@ -10,10 +10,13 @@
 // - every (re)join sends `last_seen_id`, the highest id the server confirmed, and merges the
 //   messages the reply carries (a reply with `reset: true` replaces the list: we were too far
 //   behind for the server to replay).
+// - edits, deletes and reactions (lib/changes.js): `msg_changed` replaces a message by id; a
+//   rejoin also sends `last_seen_seq`, so changes missed while away come back once each.
 //
 // Limits: the join reply's `limits.max_body` is the message length checked before sending
 // (state.maxBody), so the browser follows the server's --max-body instead of a copy of it.
 import { Presence, Socket } from "phoenix";
+import { SeqTracker, applyChanges } from "./changes.js";
 import { randomId } from "./ids.js";
 import {
   lastSeenId,
@@ -62,6 +65,7 @@ export class ChatSession {
     this.destroyed = false;
     this.sentLastSeen = null;
     this.inFlight = new Map(); // client_id -> the phoenix Push waiting for its reply
+    this.seqs = new SeqTracker(); // the room's seq up to which we hold every change
     this.typingSentAt = null;
     this.mentionListeners = new Set(); // called with each new message that mentions us
     this.reads = new ReadThrottle((id) => {
@@ -86,6 +90,7 @@ export class ChatSession {
       typing: [], // who else is typing now (lib/typing.js)
       readId: null, // the last message we read, as the server keeps it (null: not joined yet)
       markerId: null, // where we left off: the "new messages" line goes after it
+      moderator: false, // the server lets us delete anyone's message (hub moderators)
     };
     this.subscribe = this.subscribe.bind(this);
     this.getSnapshot = this.getSnapshot.bind(this);
@@ -136,8 +141,10 @@ export class ChatSession {
     channel.on("new_msg", (message) => {
       if (message && typeof message.author === "string") this.typists.stopped(message.author);
       this.receiveMessages([message]);
+      this.seqs.saw(message && message.seq);
       if (isMention(message, this.nickname)) for (const listener of this.mentionListeners) listener(message);
     });
+    channel.on("msg_changed", (message) => this.changed(message));
     channel.on("typing", (event) => this.typists.typing(event && event.names));
     channel.on("read", (event) => this.readUpTo(event && event.read_id));
 
@@ -173,6 +180,7 @@ export class ChatSession {
     const seen = lastSeenId(this.state.messages);
     this.sentLastSeen = seen;
     if (seen !== null) params.last_seen_id = seen;
+    if (seen !== null && this.seqs.value !== null) params.last_seen_seq = this.seqs.value;
     // The server tracks a joiner as online unless told otherwise: a rejoin keeps the status.
     if (this.state.status !== "online") params.status = this.state.status;
     return params;
@@ -183,7 +191,8 @@ export class ChatSession {
     const fresh = this.sentLastSeen === null || reply.reset === true;
     const messages = fresh
       ? mergeMessages([], incoming)
-      : mergeMessages(this.state.messages, incoming);
+      : applyChanges(this.state.messages, incoming);
+    this.seqs.joined(reply.seq);
     const pending = settlePending(this.state.pending, incoming, this.nickname);
     this.readUpTo(reply.read_id);
     // The line marks where we left off when we came; it stays put while we read on.
@@ -195,6 +204,7 @@ export class ChatSession {
       pending,
       hasMore: fresh ? reply.has_more === true : this.state.hasMore,
       maxBody: maxBodyFrom(reply, this.state.maxBody),
+      moderator: reply.moderator === true,
     });
     for (const item of this.state.pending) {
       if (item.state === "sending") this.pushMessage(item.client_id);
@@ -208,6 +218,41 @@ export class ChatSession {
       messages: mergeMessages(this.state.messages, incoming),
       pending: settlePending(this.state.pending, incoming, this.nickname),
     });
+  }
+
+  /** A message's new state (a `msg_changed` broadcast, or the reply to our own change). */
+  changed(message) {
+    if (!message || !Number.isInteger(message.id)) return;
+    this.seqs.saw(message.seq);
+    this.update({ messages: applyChanges(this.state.messages, [message]) });
+  }
+
+  /** Edit our message `id`; null when sent, else why not (empty, too long). */
+  editMessage(id, text) {
+    const reason = bodyError(text, this.state.maxBody);
+    if (reason) return reason;
+    this.pushChange("edit_msg", { id, body: pyStrip(text) }, "could not edit the message");
+    return null;
+  }
+
+  deleteMessage(id) {
+    this.pushChange("delete_msg", { id }, "could not delete the message");
+  }
+
+  react(id, emoji) {
+    this.pushChange("react", { id, emoji }, "could not react");
+  }
+
+  pushChange(event, payload, fallback) {
+    if (!this.channel || !this.state.joined) {
+      this.update({ error: "not connected; try again when the chat is back" });
+      return;
+    }
+    this.channel
+      .push(event, payload)
+      .receive("ok", (reply) => this.changed(reply))
+      .receive("error", (reply) => this.update({ error: reasonOf(reply, fallback) }))
+      .receive("timeout", () => this.update({ error: `${fallback}: no answer, try again` }));
   }
 
   /**
