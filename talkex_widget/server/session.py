@@ -25,7 +25,6 @@ from talkex_widget.core.rooms import RoomError, room_from_topic
 from talkex_widget.server.attachment_push import attachment_reply
 from talkex_widget.server.changes import CHANGE_EVENTS
 from talkex_widget.server.members import Member, Peer
-from talkex_widget.server.reads import mark_read
 
 if TYPE_CHECKING:
     from talkex_widget.server.service import ChatService
@@ -192,11 +191,7 @@ class Session:
             service.typing_started(member)
             self.send(ok_reply(message))
         elif message.event == "read":
-            room = service.rooms.get(member.room)
-            others = () if room is None else tuple(room.members.values())
-            read_id = await mark_read(
-                service.history, service.rules, member, others, message.payload
-            )
+            read_id = await service.mark_read(member, message.payload)
             self.send(ok_reply(message, {"read_id": read_id}))
         else:
             self.send(error_reply(message, f"unknown event {message.event!r}"))

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from talkex_widget.backends.history.memory import MemoryHistory
+from talkex_widget.backends.pubsub.memory import MemoryPubSub
+from talkex_widget.server.reads import ReadMoved
+from talkex_widget.server.service import ChatService
 from tests.conftest import Raw
+
+from .fakes import FakeClock, FakePeer
 
 
 async def joined(raw: Raw, nickname: str) -> tuple[Any, dict[str, Any]]:
@@ -49,3 +57,37 @@ async def test_a_read_without_an_id_is_refused_with_a_reason(raw: Raw) -> None:
         sock.send(["1", ref, "room:lobby", "read", payload])
         reply = await sock.reply_to(ref)
         assert reply["status"] == "error" and reply["response"]["reason"]
+
+
+async def test_a_read_reaches_the_persons_connections_on_other_nodes() -> None:
+    bus, history = MemoryPubSub(), MemoryHistory()
+    here = ChatService(history, bus, node="here", scheduler=FakeClock())
+    there = ChatService(history, bus, node="there", scheduler=FakeClock())
+    for service in (here, there):
+        await service.start()
+    try:
+        phone_peer, laptop_peer, bob_peer = FakePeer("ann"), FakePeer("ann"), FakePeer("bob")
+        phone, _ = await here.join(phone_peer, "lobby", "1", {})
+        laptop, _ = await there.join(laptop_peer, "lobby", "1", {})
+        bob, _ = await there.join(bob_peer, "lobby", "1", {})
+        for member in (phone, laptop, bob):
+            member.buffer = None  # as after their presence_state
+        await history.append("lobby", "bob", "hi", "2026-11-29T15:40:01.123Z")
+
+        assert await here.mark_read(phone, {"id": 1}) == 1
+        assert [f[3:] for f in laptop_peer.frames()] == [["read", {"read_id": 1}]]
+        assert phone_peer.frames() == []  # it has its reply
+        assert bob_peer.frames() == []  # someone else's position
+        assert await there.mark_read(laptop, {"id": 1}) == 1  # nothing moved: nobody told
+        assert phone_peer.frames() == []
+    finally:
+        for service in (here, there):
+            await service.close()
+
+
+@pytest.mark.parametrize(
+    "data", ["", "[]", '["n", "lobby", "ann"]', '["n", "lobby", "ann", "1"]', "[1, 2, 3, 4]"]
+)
+def test_a_malformed_read_event_from_the_bus_is_ignored(data: str) -> None:
+    assert ReadMoved.decode(data) is None
+    assert ReadMoved.decode(ReadMoved("n", "lobby", "ann", 3).encode()) == ("n", "lobby", "ann", 3)
