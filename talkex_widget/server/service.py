@@ -37,6 +37,7 @@ from talkex_widget.server.changes import apply_push, catch_up
 from talkex_widget.server.cluster import NODE_TIMEOUT, PRESENCE_CHANNEL, Cluster
 from talkex_widget.server.members import Member, Peer, Room
 from talkex_widget.server.presence_flush import PresenceFlush, Scheduler
+from talkex_widget.server.reads import READS_CHANNEL, ReadMoved, deliver_read, mark_read
 from talkex_widget.server.session import Session
 from talkex_widget.server.typing import TypingFlush
 
@@ -108,6 +109,7 @@ class ChatService:
         await self.history.start()
         await self.pubsub.start()
         await self.cluster.start()
+        await self.pubsub.subscribe(READS_CHANNEL, self._on_read_moved)
 
     async def close(self) -> None:
         await self.cluster.close()
@@ -295,6 +297,22 @@ class ChatService:
             topic, member.peer.nickname, member.phx_ref, meta
         )
         await self._presence_changed(topic, diff, delta)
+
+    async def mark_read(self, member: Member, payload: dict[str, Any]) -> int:
+        """``read {id}``: the position now held; the person's other connections, here and on
+        the other nodes, are told when it moved (see :mod:`.reads`)."""
+        position, moved = await mark_read(self.history, self.rules, member, payload)
+        if moved:
+            person = member.peer.nickname
+            deliver_read(self.rooms.get(member.room), person, position, exclude=member)
+            moved_event = ReadMoved(self.node, member.room, person, position)
+            await self.cluster.publish(READS_CHANNEL, moved_event.encode())
+        return position
+
+    def _on_read_moved(self, _channel: str, data: str) -> None:
+        event = ReadMoved.decode(data)
+        if event is not None and event.node != self.node:
+            deliver_read(self.rooms.get(event.room), event.person, event.read_id)
 
     def typing_started(self, member: Member) -> None:
         """``member`` is typing: its name goes out with the room's next ``typing`` batch,
