@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
+from talkex_widget.core.auth import Identity
 from talkex_widget.core.changes import REACTIONS
+from talkex_widget.core.hub_access import MODERATE_SCOPE, HubUser
+from talkex_widget.server.identity import Admission
 from talkex_widget.server.service import ChatService
 from talkex_widget.server.session import Session
 
@@ -165,3 +168,21 @@ async def test_an_old_client_with_last_seen_id_still_gets_the_new_messages(
     _, _, back = await joined(service, "old", last_seen_id=2)
     assert [m["body"] for m in back["messages"]] == ["three"]
     assert back["seq"] == 4
+
+
+def test_hub_admins_and_moderate_scope_holders_are_moderators() -> None:
+    def admission(user: HubUser | None) -> Admission:
+        return Admission(Identity(user.name if user else "ann"), user=user)
+
+    assert not admission(None).may_moderate()  # no hub: nobody moderates
+    assert not admission(HubUser("ann", "ann")).may_moderate()
+    assert admission(HubUser("root", "root", admin=True)).may_moderate()
+    assert admission(HubUser("mod", "mod", scopes=frozenset({MODERATE_SCOPE}))).may_moderate()
+
+
+async def test_the_join_reply_tells_a_moderator_so(make_service: MakeService) -> None:
+    service = await make_service()
+    _, _, plain = await joined(service, "ann")
+    _, _, moderator = await joined(service, "mod", moderator=True)
+    assert "moderator" not in plain
+    assert moderator["moderator"] is True
