@@ -6,10 +6,10 @@ The embedded server lives in the first kernel that needed it, and kernels come a
 retrying a dead address until someone thought of ``%talkex serve``.
 
 Every kernel that talks to *another* kernel's embedded server (found in the runtime file) runs a
-:class:`HostWatch`: a daemon thread that looks once a second, cheaply (the runtime file, whether
-the host's process exists, a TCP connect to a loopback port). The host is gone when nothing
-listens on its port any more or its process has ended: a busy host still accepts connections,
-and a dead one (even a zombie not yet reaped) does not.
+:class:`HostWatch`: a daemon thread that looks once a second, cheaply (the runtime file, and
+whether the host's process runs). The host is gone when its process has ended (a zombie not
+yet reaped counts), or when the file no longer names it and nothing listens on its port (it
+stopped its server: ``%talkex stop``, or a shutdown, which removes the file).
 
 A survivor then takes the runtime file's lock and looks again: another survivor may have taken
 over already, and then it follows that one, so two survivors racing end with one server. If
@@ -104,10 +104,16 @@ def listening(info: ServerInfo, timeout: float = 1.0) -> bool:
         return True
 
 
-def host_gone(info: ServerInfo) -> bool:
+def host_gone(info: ServerInfo, published: ServerInfo | None) -> bool:
     """The kernel serving ``info`` has stopped serving: its process ended (or is a zombie), or
-    nothing listens on its port (it stopped its server, or ended where zombies go unseen)."""
-    return (info.pid is not None and not process_alive(info.pid)) or not listening(info)
+    it no longer names ``info`` in the runtime file (``published``) and nothing listens on its
+    port. While the file still names it, its word is taken: no connection is made, so the
+    host's server is not woken every second by every follower."""
+    if info.pid is not None and not process_alive(info.pid):
+        return True
+    if published is not None and published.pid == info.pid and published.same_server(info):
+        return False  # the host removes the file when it stops serving
+    return not listening(info)
 
 
 def successor(info: ServerInfo, published: ServerInfo | None) -> ServerInfo | None:
@@ -170,8 +176,9 @@ def check(host: Host) -> None:
     info = host.watched()
     if info is None:
         return
-    found = successor(info, read_runtime_file())
-    if found is None and not host_gone(info):
+    published = read_runtime_file()
+    found = successor(info, published)
+    if found is None and not host_gone(info, published):
         return
     thread: ServerThread | None = None
     # The manager's lock, then the file's: the order ServerManager takes them in. The file's
@@ -180,9 +187,10 @@ def check(host: Host) -> None:
         with runtime_lock():
             if host.watched() != info:  # changed meanwhile (%talkex connect, serve...)
                 return
-            found = successor(info, read_runtime_file())
+            published = read_runtime_file()
+            found = successor(info, published)
             if found is None:
-                if not host_gone(info):
+                if not host_gone(info, published):
                     return
                 thread, found = start_in_place_of(info, host.embedded_config())
         if thread is not None:

@@ -74,12 +74,14 @@ def test_a_host_is_gone_when_its_process_ended_or_nothing_listens(
 ) -> None:
     port = occupied.getsockname()[1]
     listened = ServerInfo(f"http://127.0.0.1:{port}/", "t", pid=live_pid)
-    assert not takeover.host_gone(listened)
-    assert takeover.host_gone(ServerInfo(listened.url, "t", pid=ended_pid()))
+    assert not takeover.host_gone(listened, None)
+    assert takeover.host_gone(ServerInfo(listened.url, "t", pid=ended_pid()), listened)
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         free = unused.getsockname()[1]
-    assert takeover.host_gone(ServerInfo(f"http://127.0.0.1:{free}/", "t", pid=live_pid))
+    silent = ServerInfo(f"http://127.0.0.1:{free}/", "t", pid=live_pid)
+    assert takeover.host_gone(silent, None)  # it stopped its server and removed the file
+    assert not takeover.host_gone(silent, silent)  # the file says it serves: taken at its word
 
 
 def test_taken_over_on_another_port_when_the_old_one_is_taken(
