@@ -2,7 +2,7 @@
 
 Importing the package stays cheap (no Tornado, no widget machinery) so ``%load_ext`` and the
 CLI start fast; the heavy parts are imported where they are used. ``talkex_widget.ChatWidget``
-is imported on first access.
+(and ``Code``, for ``chat.share(Code(sql, "sql"))``) is imported on first access.
 """
 
 from __future__ import annotations
@@ -11,9 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from talkex_widget.core.version import __version__
 
-__all__ = ["ChatWidget", "__version__", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = [
+    "ChatWidget",
+    "Code",
+    "__version__",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
 
 if TYPE_CHECKING:
+    from talkex_widget.notebook.sharing import Code
     from talkex_widget.notebook.widget import ChatWidget
 
 
@@ -22,6 +29,10 @@ def __getattr__(name: str) -> Any:
         from talkex_widget.notebook.widget import ChatWidget
 
         return ChatWidget
+    if name == "Code":
+        from talkex_widget.notebook.sharing import Code
+
+        return Code
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

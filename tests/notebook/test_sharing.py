@@ -85,3 +85,9 @@ def test_a_pil_image_is_a_figure() -> None:
     picture = image_module.new("RGB", (7, 4), "teal")
     post = taken(share_payload(picture, caption="swatch"))
     assert post.content["attachment"]["width"] == 7 and post.body == "swatch"
+
+
+def test_code_is_at_the_package_top_for_notebooks() -> None:
+    import talkex_widget
+
+    assert talkex_widget.Code is Code
