@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from talkex_widget.backends.history import HistoryError, from_url
+from talkex_widget.backends.history import Attachment, HistoryError, from_url
 from talkex_widget.backends.history.redis import DEFAULT_MAX_LEN, RedisHistory
 from tests.helpers import free_port
 from tests.redis_server import RedisServer
@@ -74,6 +74,18 @@ async def test_each_room_keeps_its_newest_max_len_messages(
     late, created = await store.append("lobby", "ann", "m1 resent", SENT_AT, client_id="c1")
     assert (late.id, created) == (6, True)  # ids are never reused after trimming
     assert [m.id for m in (await store.after("lobby", 0, 10))[0]] == [4, 5, 6]
+
+
+async def test_a_trimmed_messages_image_goes_with_it(
+    redis_server: RedisServer, stores: list[RedisHistory]
+) -> None:
+    store = await open_store(stores, redis_server.url(), max_len=2)
+    images = [Attachment(f"{i}" * 22, "image/png", b"png %d" % i) for i in range(3)]
+    for image in images:
+        content = {"kind": "figure", "attachment": {"id": image.id}}
+        await store.append("lobby", "ann", "fig", SENT_AT, content=content, attachment=image)
+    assert await store.attachment("lobby", images[0].id) is None
+    assert [await store.attachment("lobby", i.id) for i in images[1:]] == images[1:]
 
 
 async def test_nodes_sharing_redis_share_ids_and_dedupe(
