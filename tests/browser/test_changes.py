@@ -106,3 +106,20 @@ def test_edit_delete_and_react_show_for_the_other_person_live_and_after_a_reconn
 async def _drop(server, nickname: str) -> None:  # type: ignore[no-untyped-def]
     """On the server's loop: cut ``nickname``'s sockets, as a network drop would."""
     drop_connections(server.server, nickname)
+
+
+def test_changes_screenshots_light_and_dark(chat_server, new_context):
+    for scheme in ("light", "dark"):
+        room = f"looks-{scheme}"
+        bob_page = join(new_context(color_scheme=scheme), chat_server, TOKEN, "bob", room)
+        alice = join(new_context(color_scheme=scheme), chat_server, TOKEN, "alice", room)
+        for text in (f"typo {scheme}", f"ship it? {scheme}", f"oops {scheme}"):
+            send(alice, text)
+        edit(alice, f"typo {scheme}", f"fixed {scheme}")
+        react(bob_page, f"ship it? {scheme}", "👍")
+        react(alice, f"ship it? {scheme}", "🎉")
+        delete(alice, f"oops {scheme}")
+        expect(message_log(bob_page).locator("[data-deleted]")).to_have_count(1)
+        row(bob_page, f"ship it? {scheme}").hover()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        bob_page.screenshot(path=str(SCREENSHOTS / f"changes-{scheme}.png"))
