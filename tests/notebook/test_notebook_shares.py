@@ -1,8 +1,8 @@
 """Results shared from a kernel, as people see them: a DataFrame and a matplotlib figure that
-ada's notebook shares show as a table and an image in bob's notebook widget and on the page;
-a figure that is no PNG/JPEG, or too large, is refused with the reason in ada's cell output
-and nothing is stored. Screenshots of the widget and the page (light and dark) are kept in
-``test-artifacts/screenshots`` to be looked at."""
+ada's notebook shares show as a table and an image in the widgets of bob (JupyterLab) and eve
+(Notebook 7) and on the page; a figure that is no PNG/JPEG, or too large, is refused with the
+reason in ada's cell output and nothing is stored. Screenshots of the widget and the page
+(light and dark) are kept in ``test-artifacts/screenshots`` to be looked at."""
 
 from __future__ import annotations
 
@@ -94,6 +94,13 @@ def test_a_dataframe_and_a_figure_from_a_kernel_show_in_another_widget_and_on_th
         new_context(), lab, lab.write_notebook("bob.ipynb", *chat_cells(ROOM, "bob"))
     )
     bob_root = joined(bob)
+    eve = open_notebook(  # Notebook 7 too
+        new_context(),
+        lab,
+        lab.write_notebook("eve.ipynb", *chat_cells(ROOM, "eve")),
+        app="notebook",
+    )
+    eve_root = joined(eve)
     server = lab.talkex_server()
     reader = new_context(permissions=["clipboard-read", "clipboard-write"])
     light = open_page(reader, server.url, server.token, "cy")
@@ -105,7 +112,7 @@ def test_a_dataframe_and_a_figure_from_a_kernel_show_in_another_widget_and_on_th
         lab.write_notebook("ada.ipynb", *chat_cells(ROOM, "ada"), SHARE, REFUSED),
     )
     joined(ada)
-    for root in (bob_root, light.locator(".talkex"), dark.locator(".talkex")):
+    for root in (bob_root, eve_root, light.locator(".talkex"), dark.locator(".talkex")):
         check_results(root)
 
     # The refusals, in ada's own words: the server's reason, and the size check before sending.
