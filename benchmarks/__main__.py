@@ -5,7 +5,11 @@ Every figure also lands in ``benchmarks/results/latest.json`` (git-ignored). Opt
   --quick          shorter measurements: about 1.5 minutes in all instead of about 3
                    (longer against a server that cannot keep up; every wait is bounded)
   --only NAMES     comma-separated subset of: fanout, latency, joins, connections, history,
-                   compression (default: all)
+                   compression (default: these six), host_busy (only when named: about
+                   2.5 minutes per variant, 1 with --quick)
+  --hosts SPECS    host_busy's variants, comma-separated HOSTING[:SWITCH_INTERVAL][@CHECKOUT]
+                   (default: thread,process; with --quick: thread); see benchmarks.host_busy
+  --rounds N       host_busy: go through the variants N times in turn and pool the figures
   --sizes N,N      room sizes for fan-out, latency and connections (default: 1000,10000)
   --output PATH    where to write the JSON (default: benchmarks/results/latest.json)
   --talkex-source DIR
@@ -30,10 +34,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import compression, suite
+from . import compression, host_busy, suite
 from .servers import BenchServer, raise_fd_limit
 
-ALL = ("fanout", "latency", "joins", "connections", "history", "compression")
+DEFAULT = ("fanout", "latency", "joins", "connections", "history", "compression")
+ALL = (*DEFAULT, "host_busy")
+"""``host_busy`` hosts the server differently (in a busy kernel's stead) and takes minutes: it
+runs when named."""
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 
 
@@ -42,18 +49,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m benchmarks", description="Talkex benchmarks (run by hand)."
     )
     parser.add_argument("--quick", action="store_true", help="a 1-2 minute run")
-    parser.add_argument("--only", default=",".join(ALL), help=f"subset of {','.join(ALL)}")
+    parser.add_argument("--only", default=",".join(DEFAULT), help=f"subset of {','.join(ALL)}")
     parser.add_argument("--sizes", default="1000,10000", help="room sizes (default 1000,10000)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
     parser.add_argument(
         "--talkex-source", type=Path, help="checkout whose talkex_widget the server runs"
     )
+    parser.add_argument("--hosts", help="host_busy variants (see benchmarks.host_busy)")
+    parser.add_argument("--rounds", type=int, default=1, help="host_busy rounds, interleaved")
     args = parser.parse_args(argv)
     args.only = {name.strip() for name in args.only.split(",") if name.strip()}
     unknown = args.only - set(ALL)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     args.sizes = [int(n) for n in args.sizes.split(",")]
+    hosts = args.hosts or ("thread" if args.quick else "thread,process")
+    try:
+        args.hosts = [host_busy.Variant.parse(spec) for spec in hosts.split(",") if spec]
+    except ValueError as exc:
+        parser.error(str(exc))
     return args
 
 
@@ -139,6 +153,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if "compression" in want:
         results["compression"] = compression.measure()
         print(f"  compression: {json.dumps(results['compression'])}", flush=True)
+    if "host_busy" in want:
+        durations = host_busy.Durations.of(args.quick)
+        results["host_busy"] = await host_busy.run(args.hosts, durations, rounds=args.rounds)
     return results
 
 
@@ -285,9 +302,9 @@ def neighbour_notes(results: dict[str, Any]) -> list[str]:
     return notes
 
 
-def render(rows: list[list[str]]) -> str:
-    head = ["Benchmark", "Measured", "Target", ""]
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+def render(rows: list[list[str]], head: list[str] | None = None) -> str:
+    head = head or ["Benchmark", "Measured", "Target", ""]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
 
     def line(row: list[str]) -> str:
         return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
@@ -311,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.talkex_source is not None:
         BenchServer.source = args.talkex_source.resolve()
+        args.hosts = [v.from_source(BenchServer.source) for v in args.hosts]
     fds = raise_fd_limit()
     if max(args.sizes) + 100 > fds:
         print(f"open-file limit {fds} is too low for {max(args.sizes)} sockets", file=sys.stderr)
@@ -319,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"talkex benchmarks ({'quick' if args.quick else 'full'} run)", flush=True)
     results = asyncio.run(run(args))
     rows = table(results, args.sizes)
+    host_rows = host_busy.rows(results.get("host_busy", {}))
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "revision": _git_revision(),
@@ -329,12 +348,17 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.perf_counter() - started),
         "results": results,
         "table": rows,
+        "host_busy_table": host_rows,
         "notes": neighbour_notes(results),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print()
-    print(render(rows))
+    if rows:
+        print(render(rows))
+    if host_rows:
+        print("\nLatency while the host computes (see benchmarks.host_busy)")
+        print(render(host_rows, host_busy.HEAD))
     for note in report["notes"]:
         print(note)
     print(f"\n{report['seconds']} s; figures in {args.output}")

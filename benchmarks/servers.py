@@ -40,6 +40,17 @@ class BenchServer:
     source: Path = ROOT
     """The checkout whose ``talkex_widget`` runs (``--talkex-source``: compare two versions)."""
 
+    TALKEX_OPTIONS = (
+        "--log-level=warning",
+        # Limits that would throttle a benchmark (a real deployment keeps the defaults):
+        "--message-rate=1000000/1",
+        "--frame-rate=1000000/1",
+        "--max-connections-per-ip=0",
+        "--max-connections-per-nickname=0",
+        "--idle-timeout=300",
+    )
+    """``talkex serve`` options of every benchmarked server."""
+
     def __init__(self, name: str, make: Callable[[Path], ServerProcess]) -> None:
         self.name = name
         self._tmp = tempfile.TemporaryDirectory(prefix="talkex-bench-")
@@ -49,13 +60,7 @@ class BenchServer:
     def talkex(cls, *, history: bool = True, extra: list[str] | None = None) -> BenchServer:
         def make(directory: Path) -> ServerProcess:
             return TalkexServe(
-                "--log-level=warning",
-                # Limits that would throttle a benchmark (a real deployment keeps the defaults):
-                "--message-rate=1000000/1",
-                "--frame-rate=1000000/1",
-                "--max-connections-per-ip=0",
-                "--max-connections-per-nickname=0",
-                "--idle-timeout=300",
+                *cls.TALKEX_OPTIONS,
                 *(extra or []),
                 token="",
                 db=f"sqlite:///{directory}/history.db" if history else "memory://",
@@ -76,6 +81,11 @@ class BenchServer:
     @property
     def port(self) -> int:
         return self.process.port
+
+    @property
+    def directory(self) -> Path:
+        """The server's own temporary folder (its log, its history, whatever else it needs)."""
+        return Path(self._tmp.name)
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process so far."""

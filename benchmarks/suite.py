@@ -32,6 +32,7 @@ __all__ = [
     "join_storm",
     "latency",
     "open_room",
+    "quantile",
     "settle",
     "timed",
 ]
@@ -175,13 +176,23 @@ async def fanout(
     }
 
 
-async def latency(room: Room, server: BenchServer, *, rate: float, seconds: float) -> dict:
-    """Publish-to-receipt times at a steady rate, measured in this process's clock."""
+async def latency(
+    room: Room, server: BenchServer, *, rate: float, seconds: float, own_only: bool = False
+) -> dict:
+    """Publish-to-receipt times at a steady rate, measured in this process's clock: at every
+    member, or with ``own_only`` the sender's round trip (post, then its own broadcast)."""
     counters = room.counters
     counters.latencies = []
     counters.sent_at = {}
-    room.handler = counters.timed
     sender = room.sender
+    room.handler = counters.timed
+    if own_only:
+
+        def own(client: Client, data: Buffer, start: int, end: int) -> None:
+            if client is sender:
+                counters.timed(client, data, start, end)
+
+        room.handler = own
     count = max(1, round(rate * seconds))
     start = time.perf_counter()
     cpu0, server0, machine = own_cpu_seconds(), server.cpu_seconds(), MachineCpu()
@@ -193,7 +204,7 @@ async def latency(room: Room, server: BenchServer, *, rate: float, seconds: floa
         counters.sent_at[seq] = time.perf_counter()
         pending.append(sender.push(TOPIC, "new_msg", {"body": f"t{seq} {BODY}"}))
     await asyncio.gather(*pending)
-    expected = count * len(room.clients)
+    expected = count * (1 if own_only else len(room.clients))
     deadline = time.perf_counter() + 30
     while len(counters.latencies) < expected and time.perf_counter() < deadline:
         await asyncio.sleep(0.1)
@@ -210,14 +221,14 @@ async def latency(room: Room, server: BenchServer, *, rate: float, seconds: floa
         "messages": count,
         "received": len(samples),
         "expected": expected,
-        "p50_ms": round(_quantile(samples, 0.50) * 1000, 1),
-        "p99_ms": round(_quantile(samples, 0.99) * 1000, 1),
+        "p50_ms": round(quantile(samples, 0.50) * 1000, 1),
+        "p99_ms": round(quantile(samples, 0.99) * 1000, 1),
         "max_ms": round(samples[-1] * 1000, 1),
         **neighbours,
     }
 
 
-def _quantile(ordered: list[float], q: float) -> float:
+def quantile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
 
 
