@@ -9,6 +9,7 @@ what the server says about its limits, which :meth:`~.widget.ChatWidget.share` f
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,8 @@ class RoomLink:
         """The server's ``limits`` from the latest join reply (empty from older servers)."""
         self._on_message = on_message
         self._early: list[dict[str, Any]] | None = []
+        self._stored: dict[str, asyncio.Future[int]] = {}
+        """Sends waiting for their message to come back stored, by ``client_id``."""
         self._present = asyncio.Event()
         self.client.on_message.append(self._received)
         self.client.channel.on_join.append(self._joined)
@@ -64,6 +67,31 @@ class RoomLink:
         await self.client.join(timeout)
         await asyncio.wait_for(self._present.wait(), timeout)
 
+    async def send(self, body: str | dict[str, Any], timeout: float) -> int:
+        """Post ``body`` (text, or a ``new_msg`` payload) and return its id once the server
+        has stored it, within ``timeout`` seconds.
+
+        A message whose socket drops under it stays pending in the client, which pushes it
+        again after the rejoin (as after a takeover, when the kernel hosting the server died:
+        :mod:`.takeover`), and the server stores it once under its ``client_id``. Waiting for
+        that, rather than failing at the drop, gives the caller the id of a message that was
+        in fact delivered, and an error only for one that was not.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        client_id = uuid.uuid4().hex
+        stored: asyncio.Future[int] = loop.create_future()
+        self._stored[client_id] = stored
+        try:
+            try:
+                return await self.client.send(body, client_id=client_id, timeout=timeout)
+            except (ConnectionError, TimeoutError):
+                if client_id not in self.client.pending:
+                    raise
+            return await asyncio.wait_for(stored, max(0.0, deadline - loop.time()))
+        finally:
+            self._stored.pop(client_id, None)
+
     async def set_status(self, status: str, activity: str | None = None) -> None:
         await self.client.set_status(status, activity)
 
@@ -75,6 +103,10 @@ class RoomLink:
             self._present.set()
 
     def _received(self, message: dict[str, Any]) -> None:
+        if message.get("author") == self.client.nickname:
+            waiting = self._stored.get(str(message.get("client_id")))
+            if waiting is not None and not waiting.done():
+                waiting.set_result(int(message["id"]))
         if self._early is not None:
             self._early.append(message)
         else:

@@ -283,7 +283,8 @@ class ChatWidget(anywidget.AnyWidget):
         self, text: str | dict[str, Any], timeout: Any = None, *, buffers: Any = None
     ) -> Any:
         """Post ``text`` to the room and return its message id (blocks until the server
-        confirms, at most ``timeout`` seconds).
+        confirms, at most ``timeout`` seconds). Sent while the server is away (another kernel
+        is taking over from the one that hosted it), it is confirmed once it is back.
 
         Called with a dict this is ipywidgets' ``send(content, buffers)`` custom message.
         """
@@ -291,7 +292,7 @@ class ChatWidget(anywidget.AnyWidget):
             return self._views.post(text, buffers if buffers is not None else timeout)
         link = self._require_link()
         timeout = self._timeout if timeout is None else timeout
-        return self._loop.call(link.client.send(text, timeout=timeout), timeout + 1)
+        return self._loop.call(link.send(text, timeout), timeout + 1)
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -335,7 +336,7 @@ class ChatWidget(anywidget.AnyWidget):
         payload = share_payload(obj, caption, language, link.limits)
         timeout = self._timeout if timeout is None else timeout
         # Not self.send: a dict there is ipywidgets' custom message to the views.
-        return int(self._loop.call(link.client.send(payload, timeout=timeout), timeout + 1))
+        return int(self._loop.call(link.send(payload, timeout), timeout + 1))
 
     def history(self, limit: int = 50, timeout: float | None = None) -> list[dict[str, Any]]:
         """Load up to ``limit`` messages older than those held; returns them, oldest first.
