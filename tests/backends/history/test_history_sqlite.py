@@ -15,12 +15,8 @@ from pathlib import Path
 import pytest
 
 from talkex_widget.backends.history import Attachment, HistoryError
-from talkex_widget.backends.history.sqlite import (
-    _MIGRATIONS,
-    SCHEMA_V1,
-    SCHEMA_VERSION,
-    SqliteHistory,
-)
+from talkex_widget.backends.history.sqlite import SCHEMA_V1, SCHEMA_VERSION, SqliteHistory
+from talkex_widget.backends.history.sqlite_schema import MIGRATIONS
 
 SENT_AT = "2026-11-29T15:40:01.123Z"
 ROOT = Path(__file__).resolve().parents[3]
@@ -163,7 +159,7 @@ async def test_migrates_a_version_2_file_to_contents_and_attachments(sqlite_path
     """Version 3 (shared results) adds a column and a table; old messages read as text."""
     sqlite_path.parent.mkdir()
     with sqlite3.connect(sqlite_path) as conn:
-        conn.executescript(SCHEMA_V1 + _MIGRATIONS[1])
+        conn.executescript(SCHEMA_V1 + MIGRATIONS[1])
         conn.execute(
             "INSERT INTO messages (room, id, author, body, sent_at) VALUES ('lobby', 1, 'ann',"
             " 'old', ?)",

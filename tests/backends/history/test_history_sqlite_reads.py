@@ -5,17 +5,18 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from talkex_widget.backends.history.sqlite import _MIGRATIONS, SCHEMA_VERSION, SqliteHistory
+from talkex_widget.backends.history.sqlite import SCHEMA_VERSION, SqliteHistory
 from talkex_widget.backends.history.sqlite_reads import READS_MIGRATION
+from talkex_widget.backends.history.sqlite_schema import MIGRATIONS
 
 SENT_AT = "2026-11-29T15:40:01.123Z"
 
 
 async def test_a_file_from_before_read_positions_gains_them(sqlite_path: Path) -> None:
-    step = _MIGRATIONS.index(READS_MIGRATION)
+    step = MIGRATIONS.index(READS_MIGRATION)
     sqlite_path.parent.mkdir(parents=True)
     with sqlite3.connect(sqlite_path) as conn:
-        conn.executescript("".join(_MIGRATIONS[:step]))
+        conn.executescript("".join(MIGRATIONS[:step]))
         conn.execute(f"PRAGMA user_version = {step}")
     conn.close()
     store = SqliteHistory(sqlite_path)
