@@ -117,6 +117,21 @@ describe("MessageBody with a shared result", () => {
     expect(view.container.querySelector(".tx-lightbox")).toBeNull();
   });
 
+  it("says why an image is missing and fetches it again on Retry", async () => {
+    const channel = fakeChannel("error", { reason: "not connected yet" });
+    const message = { id: 4, kind: "figure", body: "", attachment: { id: "fig-4", type: "image/png" } };
+    view = mount(
+      <SharedSource.Provider value={{ channel }}>
+        <MessageBody body="" message={message} />
+      </SharedSource.Provider>,
+    );
+    await act(async () => {});
+    expect(view.container.querySelector(".tx-figure-wait").textContent).toContain("not connected yet");
+    click(view.container.querySelector(".tx-figure-wait button"));
+    await act(async () => {});
+    expect(channel.pushes.length).toBe(2);
+  });
+
   it("shows code highlighted in its language, sanitized", () => {
     const message = { id: 3, kind: "code", body: "x = 1  # <img src=x onerror=alert(1)>", language: "python" };
     view = mount(<MessageBody body={message.body} message={message} />);

@@ -75,8 +75,10 @@ function FigureMessage({ message }) {
   const [src, setSrc] = useState(null);
   const [error, setError] = useState(null);
   const [large, setLarge] = useState(false);
+  const [attempt, setAttempt] = useState(0);
   useEffect(() => {
     let live = true;
+    setError(null);
     fetchAttachment(session?.channel, meta.id).then(
       (url) => live && setSrc(url),
       (err) => live && setError(err.message),
@@ -84,7 +86,7 @@ function FigureMessage({ message }) {
     return () => {
       live = false;
     };
-  }, [session, meta.id]);
+  }, [session, meta.id, attempt]);
   const alt = message.body || "figure";
   return (
     <figure className="tx-shared tx-shared-figure">
@@ -93,7 +95,14 @@ function FigureMessage({ message }) {
           <img src={src} alt={alt} width={meta.width} height={meta.height} />
         </button>
       ) : (
-        <div className="tx-figure-wait">{error ? `image unavailable: ${error}` : "loading image…"}</div>
+        <div className="tx-figure-wait">
+          {error ? `image unavailable: ${error} ` : "loading image…"}
+          {error && (
+            <button type="button" className="tx-copy-tsv" onClick={() => setAttempt((n) => n + 1)}>
+              Retry
+            </button>
+          )}
+        </div>
       )}
       <figcaption dir="auto">{message.body}</figcaption>
       {large && src && (
