@@ -5,14 +5,17 @@ broadcasts (what a saved notebook could hold) and writes to its own stderr searc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from talkex_widget.notebook.embedded import ServerThread
 from talkex_widget.server.app import ServerConfig
 
+from ..jupyter_dirs import JupyterDirs
 from ..notebook.threaded import Trap
 from .conftest import IOPub, Kernel
 
@@ -20,12 +23,14 @@ StartKernel = Callable[..., Kernel]
 
 LOUD_LOGS = """\
 import logging, sys
-_talkex_log = logging.getLogger("talkex")
-_talkex_log.setLevel(logging.DEBUG)
-for _stream in (sys.stderr, sys.__stderr__):
-    _talkex_log.addHandler(logging.StreamHandler(_stream))
+for _name in ("talkex", "tornado"):
+    _log = logging.getLogger(_name)
+    _log.setLevel(logging.DEBUG)
+    for _stream in (sys.stderr, sys.__stderr__):
+        _log.addHandler(logging.StreamHandler(_stream))
 """
-"""Every talkex log line, down to DEBUG, both into cell outputs and onto the process's stderr."""
+"""Every talkex and tornado log line (the embedded server's access log too), down to DEBUG,
+into cell outputs and onto the process's stderr."""
 TOKEN = "token-from-the-environment"
 
 
@@ -70,15 +75,28 @@ def closed(iopub: IOPub, comm_id: str, conn: int) -> dict[str, Any]:
     return found
 
 
+@pytest.mark.parametrize("where", ["standalone", "embedded"])
 def test_relay_failures_write_no_token(
-    start_kernel: StartKernel, standalone: ServerThread, trap: Trap
+    start_kernel: StartKernel,
+    jupyter_dirs: JupyterDirs,
+    standalone: ServerThread,
+    trap: Trap,
+    where: str,
 ) -> None:
-    """The relay's own lines (the server here is not the kernel's: what a kernel hosting the
-    embedded server logs for the server is the server's business)."""
-    kernel = start_kernel(TALKEX_URL=f"http://127.0.0.1:{standalone.port}/", TALKEX_TOKEN=TOKEN)
+    """A kernel using another server (the relay's own lines), and one hosting the embedded
+    server, whose output also carries that server's log lines for the refused sockets."""
+    if where == "standalone":
+        kernel = start_kernel(TALKEX_URL=f"http://127.0.0.1:{standalone.port}/", TALKEX_TOKEN=TOKEN)
+    else:
+        kernel = start_kernel()
     comm_id = open_widget(kernel)
+    if where == "standalone":
+        token, port = TOKEN, standalone.port
+    else:
+        published = json.loads(jupyter_dirs.talkex_runtime_file.read_text())
+        token, port = published["token"], urlsplit(published["url"]).port
     iopub = kernel.watch()
-    token, socket = TOKEN, f"ws://127.0.0.1:{standalone.port}/socket/websocket"
+    socket = f"ws://127.0.0.1:{port}/socket/websocket"
     attempts = {
         # another server, the real token in the query: refused before any connection
         1: f"ws://127.0.0.1:{trap.port}/socket/websocket?vsn=2.0.0&nickname=ada&token={token}",
@@ -101,6 +119,8 @@ def test_relay_failures_write_no_token(
     broadcast, stderr = iopub.text(), kernel.log.read_text()
     assert "relay refused for view v1" in broadcast + stderr  # the failures were logged...
     assert "could not open" in broadcast + stderr
+    if where == "embedded":  # the server's access log, refused upgrades included, is there too
+        assert "403 GET /socket/websocket" in broadcast + stderr
     assert token not in broadcast and token not in stderr  # ...and no token with them
     assert trap.connections == 0
 
