@@ -7,7 +7,7 @@ import {
   mentionsName,
   recentAuthors,
 } from "../src/lib/mentions.js";
-import { firstUnreadId, unreadCounts, unreadText, unreadTitle } from "../src/lib/unread.js";
+import { firstMarker, firstUnreadId, unreadCounts, unreadText, unreadTitle } from "../src/lib/unread.js";
 
 const msg = (id, author, body = "hi") => ({ id, author, body, sent_at: "2026-01-01T00:00:00Z" });
 
@@ -81,6 +81,13 @@ describe("unread", () => {
     expect(firstUnreadId(messages, 1, "me")).toBe(3);
     expect(firstUnreadId(messages, 4, "me")).toBeNull();
     expect(firstUnreadId(messages, null, "me")).toBeNull();
+  });
+
+  it("starts a newcomer who sees the room with no line, and a hidden one at the top", () => {
+    expect(firstMarker(2, messages, true)).toBe(2);
+    expect(firstMarker(0, messages, true)).toBe(4);
+    expect(firstMarker(0, messages, false)).toBe(0);
+    expect(firstMarker(0, [], true)).toBe(0);
   });
 
   it("says it in the header and the title", () => {

@@ -15,7 +15,7 @@ from talkex_widget.client import RoomClient, Socket
 
 from .conftest import TOKEN
 
-__all__ = ["PythonPerson", "python_person"]
+__all__ = ["PythonPerson", "python_person", "read_position"]
 
 
 @dataclass
@@ -54,3 +54,18 @@ def python_person(
         yield PythonPerson(server, client)
     finally:
         server.call(socket.disconnect(), timeout=30)
+
+
+def read_position(server: Any, nickname: str, room: str = "lobby") -> int:
+    """``nickname``'s read position in ``room`` as the server keeps it (a join's ``read_id``)."""
+
+    async def ask() -> int:
+        socket = Socket(f"http://127.0.0.1:{server.port}/", {"nickname": nickname, "token": TOKEN})
+        await socket.connect()
+        try:
+            response = await RoomClient(socket, room, kind="kernel").join()
+            return int(response["read_id"])
+        finally:
+            await socket.disconnect()
+
+    return server.call(ask(), timeout=30)

@@ -4,11 +4,14 @@ the server keeps the position: a reload and another device agree."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import TOKEN
 from .pages import expect_joined, join, message_log, send
+from .python_people import read_position
 from .visibility import VISIBILITY_SHIM, set_hidden
 
 pytestmark = pytest.mark.browser
@@ -39,6 +42,7 @@ def test_unread_counts_while_hidden_clear_on_reading_and_survive_a_reload(chat_s
     send(bob, "before")
     expect(message_log(ann)).to_contain_text("before")
     expect(badge(ann)).to_have_count(0)  # seen while visible: read at once
+    expect(ann.locator(".tx-unread-line")).to_have_count(0)  # read as it came: no line
     expect(ann).to_have_title(TITLE)
 
     set_hidden(ann, True)
@@ -60,10 +64,19 @@ def test_unread_counts_while_hidden_clear_on_reading_and_survive_a_reload(chat_s
     expect(badge(ann)).to_have_count(0)
     expect(ann).to_have_title(TITLE)
     expect(ann.locator(".tx-unread-line")).to_have_count(1)  # the line stays while she reads
+    send(bob, "four")  # while she looks: below the line, and read
+    expect(message_log(ann)).to_contain_text("four")
+    expect(badge(ann)).to_have_count(0)
+    assert body_after_line(ann) == "one"
+    # A view sends its position at most every 2 s: wait until the server holds "four".
+    deadline = time.monotonic() + 10
+    while read_position(chat_server, "ann") < 5:
+        assert time.monotonic() < deadline, "the read position never reached the server"
+        time.sleep(0.2)
 
     ann.reload()
     expect_joined(ann, "lobby")
-    expect(message_log(ann)).to_contain_text("three")
+    expect(message_log(ann)).to_contain_text("four")
     expect(badge(ann)).to_have_count(0)
     expect(ann.locator(".tx-unread-line")).to_have_count(0)
 

@@ -60,12 +60,22 @@ function useReading(session, state, pageTitle, roomRef) {
     [state.messages, state.readId, state.nickname, state.hasMore],
   );
   const latest = lastSeenId(state.messages);
+  // Live: the reader was already looking when the message came (not coming back to it).
+  const looking = useRef(false);
   useEffect(() => {
-    if (visible && atBottom && state.joined && latest !== null) session.markRead(latest);
+    const now = visible && atBottom && state.joined;
+    if (now && latest !== null) session.markRead(latest, looking.current);
+    looking.current = now;
   }, [session, visible, atBottom, state.joined, latest]);
   useEffect(() => {
     if (!visible) session.leftOff();
   }, [session, visible]);
+  useEffect(() => {
+    // A reload or a closed tab must not lose what was read in the last interval.
+    const away = () => session.flushRead();
+    window.addEventListener("pagehide", away);
+    return () => window.removeEventListener("pagehide", away);
+  }, [session]);
   useEffect(() => {
     if (pageTitle) document.title = unreadTitle(pageTitle, counts);
   });

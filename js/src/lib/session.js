@@ -27,7 +27,8 @@ import {
 import { buildPresenceList, presenceEntries } from "./presence.js";
 import { isMention } from "./mentions.js";
 import { TypingTracker, shouldSendTyping } from "./typing.js";
-import { ReadThrottle } from "./unread.js";
+import { ReadThrottle, firstMarker } from "./unread.js";
+import { pageVisible } from "./visibility.js";
 import {
   DEFAULT_MAX_BODY,
   bodyError,
@@ -196,7 +197,9 @@ export class ChatSession {
     const pending = settlePending(this.state.pending, incoming, this.nickname);
     this.readUpTo(reply.read_id);
     // The line marks where we left off when we came; it stays put while we read on.
-    if (this.state.markerId === null && this.state.readId !== null) this.update({ markerId: this.state.readId });
+    if (this.state.markerId === null && this.state.readId !== null) {
+      this.update({ markerId: firstMarker(this.state.readId, messages, pageVisible()) });
+    }
     this.update({
       joined: true,
       joinError: null,
@@ -392,16 +395,26 @@ export class ChatSession {
     this.update({ readId: id });
   }
 
-  /** We have seen everything up to message `id`: move our read position there (forward only). */
-  markRead(id) {
-    const { joined, readId } = this.state;
+  /**
+   * We have seen everything up to message `id`: move our read position there (forward only).
+   * `live`: it arrived while we were looking, so when no line is showing none appears.
+   */
+  markRead(id, live = false) {
+    const { joined, readId, markerId } = this.state;
     if (!joined || !this.channel || !Number.isInteger(id) || (readId !== null && id <= readId)) return;
     this.readUpTo(id); // at once: the counts clear without waiting for the reply
+    if (live && markerId === readId) this.update({ markerId: id });
     this.reads.mark(id); // at most one push per READ_PUSH_INTERVAL
+  }
+
+  /** Send a read position still waiting for its interval now (the page is going away). */
+  flushRead() {
+    this.reads.flush();
   }
 
   /** We look away: the next "new messages" line goes after what we have read so far. */
   leftOff() {
+    this.reads.flush();
     if (this.state.readId !== null) this.update({ markerId: this.state.readId });
   }
 

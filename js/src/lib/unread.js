@@ -21,6 +21,18 @@ export function unreadCounts(messages, readId, nickname, hasMore = false) {
   return { unread, mentions, more };
 }
 
+/**
+ * Where the "new messages" line starts when a view first joins: after `readId`; but someone
+ * who has never read the room (`readId` 0) and sees it now gets no line above the whole
+ * history: all of it is read at once. Hidden, they get the line (and the counts).
+ */
+export function firstMarker(readId, messages, visible) {
+  if (readId !== 0 || !visible) return readId;
+  let latest = 0;
+  for (const message of messages) if (!message.provisional && message.id > latest) latest = message.id;
+  return latest;
+}
+
 /** The id of the first message the line goes above: the first of others' after `markerId`. */
 export function firstUnreadId(messages, markerId, nickname) {
   if (markerId === null || markerId === undefined) return null;
@@ -71,7 +83,9 @@ export class ReadThrottle {
     else this.timer = this.timers.setTimeout(() => this.flush(), wait);
   }
 
+  /** Push the latest mark now if it was not pushed yet (also before its interval ends). */
   flush() {
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
     this.timer = null;
     if (this.latest === null || (this.sent !== null && this.latest <= this.sent)) return;
     this.sent = this.latest;
