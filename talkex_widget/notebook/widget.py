@@ -12,9 +12,7 @@ here wait for it from the kernel thread with a timeout. Long cells make the note
 
 from __future__ import annotations
 
-import getpass
 import logging
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +28,7 @@ from talkex_widget.notebook.embedded import LoopThread, manager
 from talkex_widget.notebook.link import MessageCallback, RoomLink
 from talkex_widget.notebook.registry import WidgetRegistry
 from talkex_widget.notebook.sharing import share_payload
+from talkex_widget.notebook.viewer import owner_login
 from talkex_widget.notebook.views import Views
 
 __all__ = ["ChatWidget", "close_all", "default_nickname", "open_widgets", "registry"]
@@ -42,15 +41,9 @@ FRONT_END_READ_ONLY = frozenset({"server_url"})
 """Synced traits the views show but may not set (see :meth:`ChatWidget.set_state`)."""
 
 
-def default_nickname() -> str:
-    """``JUPYTERHUB_USER`` on a hub, else the login name of the kernel's user."""
-    hub_user = os.environ.get("JUPYTERHUB_USER", "").strip()
-    if hub_user:
-        return hub_user
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name (some containers)
-        return "anonymous"
+default_nickname = owner_login
+"""``JUPYTERHUB_USER`` on a hub, else the kernel user's login name: the same person the Jupyter
+extension calls the server's owner, so their view and their kernel share one presence key."""
 
 
 class ChatWidget(anywidget.AnyWidget):
