@@ -32,14 +32,10 @@ import os
 import queue
 import sqlite3
 import threading
-from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from talkex_widget.backends.history import (
     Attachment,
@@ -48,13 +44,16 @@ from talkex_widget.backends.history import (
     StoredMessage,
     check_limit,
 )
+from talkex_widget.backends.history.sqlite_batch import (
+    COLUMNS,
+    Append,
+    Outcome,
+    insert_batch,
+    row_message,
+    settle,
+)
 from talkex_widget.backends.history.sqlite_changes import (
-    CHANGE_COLUMNS,
-    assign_seq,
-    save_seqs,
-    split_row,
     update_message,
-    with_changes,
 )
 from talkex_widget.backends.history.sqlite_reads import READ_POSITION, mark_read
 from talkex_widget.backends.history.sqlite_schema import (
@@ -69,25 +68,6 @@ __all__ = ["SCHEMA_V1", "SCHEMA_VERSION", "SYNCHRONOUS", "SqliteHistory"]
 
 _BUSY_TIMEOUT_S = 10.0
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_COLUMNS = f"id, author, body, sent_at, client_id, content, {CHANGE_COLUMNS}"
-
-
-@dataclass(slots=True)
-class _Append:
-    """An append waiting for the writer thread, with the future its coroutine awaits."""
-
-    room: str
-    author: str
-    body: str
-    sent_at: str
-    client_id: str | None
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[tuple[StoredMessage, bool]]
-    content: dict[str, Any] | None = None
-    attachment: Attachment | None = None
-
-
-_Outcome = tuple[StoredMessage, bool] | BaseException
 
 
 class SqliteHistory(HistoryStore):
@@ -99,7 +79,7 @@ class SqliteHistory(HistoryStore):
         self._path = Path(path)
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="talkex-history-read")
         self._read_conn: sqlite3.Connection | None = None  # used only on the reader thread
-        self._queue: queue.SimpleQueue[_Append | None] = queue.SimpleQueue()  # None: stop
+        self._queue: queue.SimpleQueue[Append | None] = queue.SimpleQueue()  # None: stop
         self._writer: threading.Thread | None = None
         self._lock = threading.Lock()  # orders "closed?" + enqueue against close's stop marker
         self._closed = False
@@ -210,7 +190,7 @@ class SqliteHistory(HistoryStore):
         future: asyncio.Future[tuple[StoredMessage, bool]] = loop.create_future()
         with self._lock:
             self._check_not_closed()
-            request = _Append(room, author, body, sent_at, client_id, loop, future)
+            request = Append(room, author, body, sent_at, client_id, loop, future)
             request.content, request.attachment = content, attachment
             self._queue.put(request)
         return await future
@@ -232,9 +212,9 @@ class SqliteHistory(HistoryStore):
         finally:
             conn.close()
 
-    def _write_batch(self, conn: sqlite3.Connection, batch: list[_Append]) -> None:
+    def _write_batch(self, conn: sqlite3.Connection, batch: list[Append]) -> None:
         try:
-            outcomes: list[_Outcome] = list(_insert(conn, batch))
+            outcomes: list[Outcome] = list(insert_batch(conn, batch))
         except Exception as exc:
             if len(batch) > 1 and not isinstance(exc, sqlite3.OperationalError):
                 # One transaction per append, so that one bad message (say, a lone surrogate
@@ -245,27 +225,27 @@ class SqliteHistory(HistoryStore):
                 return
             error = _history_error(self._path, exc) if isinstance(exc, sqlite3.Error) else exc
             outcomes = [error] * len(batch)
-        _settle(batch, outcomes)
+        settle(batch, outcomes)
 
     # -- reads ----------------------------------------------------------------------------
 
     async def after(self, room: str, after_id: int, limit: int) -> tuple[list[StoredMessage], bool]:
         check_limit(limit)
         rows = await self._query(
-            f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND id > ? ORDER BY id LIMIT ?",
+            f"SELECT {COLUMNS} FROM messages WHERE room = ? AND id > ? ORDER BY id LIMIT ?",
             (room, _clamp(after_id), _clamp(limit + 1)),
         )
-        return [_message(room, row) for row in rows[:limit]], len(rows) > limit
+        return [row_message(room, row) for row in rows[:limit]], len(rows) > limit
 
     async def before(
         self, room: str, before_id: int | None, limit: int
     ) -> tuple[list[StoredMessage], bool]:
         check_limit(limit)
         rows = await self._query(
-            f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            f"SELECT {COLUMNS} FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?",
             (room, _INT64_MAX if before_id is None else _clamp(before_id), _clamp(limit + 1)),
         )
-        return [_message(room, row) for row in reversed(rows[:limit])], len(rows) > limit
+        return [row_message(room, row) for row in reversed(rows[:limit])], len(rows) > limit
 
     async def attachment(self, room: str, attachment_id: str) -> Attachment | None:
         rows = await self._query(
@@ -284,8 +264,8 @@ class SqliteHistory(HistoryStore):
                 update_message,
                 self._path,
                 SYNCHRONOUS,
-                _COLUMNS,
-                _message,
+                COLUMNS,
+                row_message,
                 room,
                 message_id,
                 change,
@@ -298,10 +278,10 @@ class SqliteHistory(HistoryStore):
     ) -> tuple[list[StoredMessage], bool]:
         check_limit(limit)
         rows = await self._query(
-            f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?",
+            f"SELECT {COLUMNS} FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?",
             (room, _clamp(after_seq), _clamp(limit + 1)),
         )
-        return [_message(room, row) for row in rows[:limit]], len(rows) > limit
+        return [row_message(room, row) for row in rows[:limit]], len(rows) > limit
 
     async def last_seq(self, room: str) -> int:
         rows = await self._query("SELECT last_seq FROM rooms WHERE name = ?", (room,))
@@ -349,99 +329,6 @@ def _create_private_file(path: Path) -> None:
     """
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-
-
-def _insert(conn: sqlite3.Connection, batch: list[_Append]) -> list[tuple[StoredMessage, bool]]:
-    """Store a batch in one transaction. Dedupe sees earlier appends of the same batch."""
-    results: list[tuple[StoredMessage, bool]] = []
-    last_ids: dict[str, int] = {}
-    last_seqs: dict[str, int] = {}
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for request in batch:
-            room, author, client_id = request.room, request.author, request.client_id
-            if client_id is not None:
-                original = conn.execute(
-                    f"SELECT {_COLUMNS} FROM messages"
-                    " WHERE room = ? AND author = ? AND client_id = ?",
-                    (room, author, client_id),
-                ).fetchone()
-                if original is not None:
-                    results.append((_message(room, original), False))
-                    continue
-            if room not in last_ids:
-                row = conn.execute("SELECT last_id FROM rooms WHERE name = ?", (room,)).fetchone()
-                last_ids[room] = row[0] if row else 0
-            last_ids[room] += 1
-            message = StoredMessage(
-                last_ids[room],
-                room,
-                author,
-                request.body,
-                request.sent_at,
-                client_id,
-                request.content,
-            )
-            content = None if request.content is None else orjson.dumps(request.content)
-            conn.execute(
-                "INSERT INTO messages (room, id, author, body, sent_at, client_id, content)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (room, message.id, author, message.body, message.sent_at, client_id, content),
-            )
-            if request.attachment is not None:
-                attachment = request.attachment
-                conn.execute(
-                    "INSERT INTO attachments (room, id, message_id, content_type, data)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (room, attachment.id, message.id, attachment.content_type, attachment.data),
-                )
-            message = assign_seq(conn, message, last_seqs)
-            results.append((message, True))
-        conn.executemany(
-            "INSERT INTO rooms (name, last_id) VALUES (?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id",
-            last_ids.items(),
-        )
-        save_seqs(conn, last_seqs)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return results
-
-
-def _settle(batch: list[_Append], outcomes: list[_Outcome]) -> None:
-    """From the writer thread: hand each outcome to its future, one wake-up per event loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], _Outcome]]]
-    by_loop = defaultdict(list)
-    for request, outcome in zip(batch, outcomes, strict=True):
-        by_loop[request.loop].append((request.future, outcome))
-    for loop, settled in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-            loop.call_soon_threadsafe(_resolve, settled)
-
-
-def _resolve(settled: list[tuple[asyncio.Future[Any], _Outcome]]) -> None:
-    for future, outcome in settled:
-        if future.done():  # the caller was cancelled; the message is stored all the same
-            continue
-        if isinstance(outcome, BaseException):
-            future.set_exception(outcome)
-        else:
-            future.set_result(outcome)
-
-
-def _message(room: str, row: tuple[Any, ...]) -> StoredMessage:
-    """A message from a row of :data:`_COLUMNS`: its own columns, then its latest change."""
-    own, changes = split_row(row)
-    return with_changes(_plain_message(room, own), changes)
-
-
-def _plain_message(room: str, row: tuple[Any, ...]) -> StoredMessage:
-    message_id, author, body, sent_at, client_id, content = row
-    parsed = None if content is None else orjson.loads(content)
-    return StoredMessage(message_id, room, author, body, sent_at, client_id, parsed)
 
 
 def _clamp(n: int) -> int:

@@ -1,0 +1,143 @@
+"""The SQLite store's write path: appends queued for the writer thread, written in one
+transaction per batch, and handed back to their event loops.
+
+Apart from :mod:`.sqlite` so that the store (threads, connections, queries) and the batch
+(what one transaction does, and how its outcomes reach the awaiting coroutines) each read in
+one sitting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from talkex_widget.backends.history import Attachment, StoredMessage
+from talkex_widget.backends.history.sqlite_changes import (
+    CHANGE_COLUMNS,
+    assign_seq,
+    save_seqs,
+    split_row,
+    with_changes,
+)
+
+__all__ = ["COLUMNS", "Append", "Outcome", "insert_batch", "row_message", "settle"]
+
+COLUMNS = f"id, author, body, sent_at, client_id, content, {CHANGE_COLUMNS}"
+"""The columns every message query selects, in the order :func:`row_message` reads them."""
+
+
+@dataclass(slots=True)
+class Append:
+    """An append waiting for the writer thread, with the future its coroutine awaits."""
+
+    room: str
+    author: str
+    body: str
+    sent_at: str
+    client_id: str | None
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[tuple[StoredMessage, bool]]
+    content: dict[str, Any] | None = None
+    attachment: Attachment | None = None
+
+
+Outcome = tuple[StoredMessage, bool] | BaseException
+
+
+def insert_batch(conn: sqlite3.Connection, batch: list[Append]) -> list[tuple[StoredMessage, bool]]:
+    """Store a batch in one transaction. Dedupe sees earlier appends of the same batch."""
+    results: list[tuple[StoredMessage, bool]] = []
+    last_ids: dict[str, int] = {}
+    last_seqs: dict[str, int] = {}
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for request in batch:
+            room, author, client_id = request.room, request.author, request.client_id
+            if client_id is not None:
+                original = conn.execute(
+                    f"SELECT {COLUMNS} FROM messages"
+                    " WHERE room = ? AND author = ? AND client_id = ?",
+                    (room, author, client_id),
+                ).fetchone()
+                if original is not None:
+                    results.append((row_message(room, original), False))
+                    continue
+            if room not in last_ids:
+                row = conn.execute("SELECT last_id FROM rooms WHERE name = ?", (room,)).fetchone()
+                last_ids[room] = row[0] if row else 0
+            last_ids[room] += 1
+            message = StoredMessage(
+                last_ids[room],
+                room,
+                author,
+                request.body,
+                request.sent_at,
+                client_id,
+                request.content,
+            )
+            content = None if request.content is None else orjson.dumps(request.content)
+            conn.execute(
+                "INSERT INTO messages (room, id, author, body, sent_at, client_id, content)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (room, message.id, author, message.body, message.sent_at, client_id, content),
+            )
+            if request.attachment is not None:
+                attachment = request.attachment
+                conn.execute(
+                    "INSERT INTO attachments (room, id, message_id, content_type, data)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (room, attachment.id, message.id, attachment.content_type, attachment.data),
+                )
+            message = assign_seq(conn, message, last_seqs)
+            results.append((message, True))
+        conn.executemany(
+            "INSERT INTO rooms (name, last_id) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id",
+            last_ids.items(),
+        )
+        save_seqs(conn, last_seqs)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return results
+
+
+def settle(batch: list[Append], outcomes: list[Outcome]) -> None:
+    """From the writer thread: hand each outcome to its future, one wake-up per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Outcome]]]
+    by_loop = defaultdict(list)
+    for request, outcome in zip(batch, outcomes, strict=True):
+        by_loop[request.loop].append((request.future, outcome))
+    for loop, settled in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(_resolve, settled)
+
+
+def _resolve(settled: list[tuple[asyncio.Future[Any], Outcome]]) -> None:
+    for future, outcome in settled:
+        if future.done():  # the caller was cancelled; the message is stored all the same
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+
+def row_message(room: str, row: tuple[Any, ...]) -> StoredMessage:
+    """A message from a row of :data:`COLUMNS`: its own columns, then its latest change."""
+    own, changes = split_row(row)
+    return with_changes(_plain_message(room, own), changes)
+
+
+def _plain_message(room: str, row: tuple[Any, ...]) -> StoredMessage:
+    message_id, author, body, sent_at, client_id, content = row
+    parsed = None if content is None else orjson.loads(content)
+    return StoredMessage(message_id, room, author, body, sent_at, client_id, parsed)
