@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 __all__ = [
+    "LookAlikes",
     "NameRefused",
     "check_not_confusable",
     "check_visible",
@@ -101,7 +102,7 @@ def check_visible(name: str) -> str:
     return name
 
 
-@functools.lru_cache(maxsize=4096)  # a room compares each joiner with everyone present
+@functools.lru_cache(maxsize=65536)  # indexes look names up again when they leave
 def skeletons(name: str) -> tuple[str, str]:
     """The two forms that two look-alike names share one of, after Unicode TS #39.
 
@@ -149,6 +150,52 @@ def check_not_confusable(name: str, present: Iterable[str]) -> str:
     if other is not None:
         raise NameRefused(f"nickname {name!r} looks like {other}, who is here")
     return name
+
+
+class LookAlikes:
+    """Names indexed by their skeletons: "whom does this name look like?" without a scan.
+
+    A room compares every joiner with everyone present; with thousands present a scan per
+    join makes a join storm quadratic. Counted, so a name held twice (two tabs) stays until
+    both are gone. Same answers as :func:`confusable_with`.
+    """
+
+    def __init__(self) -> None:
+        self._count: dict[str, int] = {}
+        self._by_skeleton: dict[tuple[int, str], set[str]] = {}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._count
+
+    def add(self, name: str) -> None:
+        held = self._count.get(name, 0)
+        self._count[name] = held + 1
+        if not held:
+            for slot in enumerate(skeletons(name)):
+                self._by_skeleton.setdefault(slot, set()).add(name)
+
+    def discard(self, name: str) -> None:
+        held = self._count.get(name, 0)
+        if held > 1:
+            self._count[name] = held - 1
+            return
+        if not held:
+            return
+        del self._count[name]
+        for slot in enumerate(skeletons(name)):
+            names = self._by_skeleton[slot]
+            names.discard(name)
+            if not names:
+                del self._by_skeleton[slot]
+
+    def look_alike(self, name: str) -> str | None:
+        """A *different* name held here that ``name`` would be mistaken for, or None."""
+        if name in self._count:
+            return None
+        for slot in enumerate(skeletons(name)):
+            for other in self._by_skeleton.get(slot, ()):
+                return other
+        return None
 
 
 def _settle(name: str, step: Callable[[str], str]) -> str:

@@ -21,6 +21,8 @@ import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from talkex_widget.core.names import LookAlikes
+
 __all__ = [
     "Diff",
     "Meta",
@@ -60,6 +62,8 @@ class PresenceTable:
 
     def __init__(self) -> None:
         self._entries: dict[str, dict[str, Meta]] = {}
+        self.names = LookAlikes()
+        """The keys present, by skeleton: who a new name would be mistaken for."""
 
     def __len__(self) -> int:
         """Number of keys (people), not metas (connections)."""
@@ -78,7 +82,7 @@ class PresenceTable:
         """Add one connection's meta under ``key``; returns its ``phx_ref`` and the join diff."""
         ref = ref or new_ref()
         stored = {**meta, "phx_ref": ref}
-        self._entries.setdefault(key, {})[ref] = stored
+        self._metas(key)[ref] = stored
         return ref, {"joins": {key: {"metas": [dict(stored)]}}, "leaves": {}}
 
     def update(
@@ -106,7 +110,7 @@ class PresenceTable:
             return empty_diff()
         old = metas.pop(ref)
         if not metas:
-            del self._entries[key]
+            self._drop(key)
         return {"joins": {}, "leaves": {key: {"metas": [old]}}}
 
     def apply(self, diff: Diff) -> Diff:
@@ -118,7 +122,7 @@ class PresenceTable:
         """
         changed = empty_diff()
         for key, presence in diff.get("joins", {}).items():
-            metas = self._entries.setdefault(key, {})
+            metas = self._metas(key)
             added = []
             for meta in presence["metas"]:
                 if meta["phx_ref"] not in metas:
@@ -127,7 +131,7 @@ class PresenceTable:
             if added:
                 changed["joins"][key] = {"metas": added}
             elif not metas:
-                del self._entries[key]
+                self._drop(key)
         for key, presence in diff.get("leaves", {}).items():
             metas = self._entries.get(key)
             gone = [
@@ -138,8 +142,20 @@ class PresenceTable:
             if gone:
                 changed["leaves"][key] = {"metas": gone}
             if metas is not None and not metas:
-                del self._entries[key]
+                self._drop(key)
         return changed
+
+    def _metas(self, key: str) -> dict[str, Meta]:
+        """The metas of ``key``, the key entered (and indexed) if it is new."""
+        metas = self._entries.get(key)
+        if metas is None:
+            metas = self._entries[key] = {}
+            self.names.add(key)
+        return metas
+
+    def _drop(self, key: str) -> None:
+        del self._entries[key]
+        self.names.discard(key)
 
     def state(self) -> State:
         """The full state as ``presence_state`` sends it (a fresh copy, safe to encode later)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from talkex_widget.core.names import LookAlikes
 from talkex_widget.core.rooms import topic_for
 
 __all__ = ["Member", "Peer", "Room"]
@@ -69,6 +70,9 @@ class Room:
         self.name = name
         self.topic = topic_for(name)
         self.members: dict[tuple[str, str], Member] = {}
+        self.joining = LookAlikes()
+        """Names of this node's members between their join and their tracking: present for
+        the look-alike rule before the tracker knows them."""
 
     def deliver(self, text: str) -> None:
         """The same text object to every member: a framing transport frames it once."""

@@ -20,7 +20,6 @@ from talkex_widget.backends.pubsub import PubSub
 from talkex_widget.core.channels import DEFAULT_MAX_CHANNELS
 from talkex_widget.core.kinds import parse_post
 from talkex_widget.core.limits import Limits
-from talkex_widget.core.names import NameRefused, check_not_confusable
 from talkex_widget.core.presence import Diff
 from talkex_widget.core.protocol import Message, encode
 from talkex_widget.core.rooms import (
@@ -162,6 +161,7 @@ class ChatService:
             await self.pubsub.subscribe(room.topic, self._on_room_frame)
         member = Member(peer, room_name, join_ref, status=status, activity=activity, kind=kind)
         room.members[(peer.id, room.topic)] = member
+        room.joining.add(peer.nickname)
         try:
             response = await self._join_history(room_name, last_seen_id, last_seen_seq)
             response["read_id"] = await self.history.read_position(room_name, peer.nickname)
@@ -182,15 +182,15 @@ class ChatService:
         tracked until their reply is sent). The same name again is the same person in
         another tab, never refused.
         """
-        topic = topic_for(room_name)
-        present = set(self.tracker.state(topic))
+        table = self.tracker.tables.get(topic_for(room_name))
         room = self.rooms.get(room_name)
-        if room is not None:
-            present.update(member.peer.nickname for member in room.members.values())
-        try:
-            check_not_confusable(nickname, present)
-        except NameRefused as exc:
-            raise RoomError(exc.reason) from None
+        if (table is not None and nickname in table) or (room and nickname in room.joining):
+            return  # the same person again
+        other = table.names.look_alike(nickname) if table is not None else None
+        if other is None and room is not None:
+            other = room.joining.look_alike(nickname)
+        if other is not None:
+            raise RoomError(f"nickname {nickname!r} looks like {other}, who is here")
 
     async def _join_history(
         self, room: str, last_seen_id: int | None, last_seen_seq: int | None
@@ -220,6 +220,9 @@ class ChatService:
         the state the others held before that flush, what was broadcast meanwhile, then the
         flush's diff, its own join included (see :meth:`PresenceFlush.flush`).
         """
+        room = self.rooms.get(member.room)
+        if room is not None:
+            room.joining.discard(member.peer.nickname)
         member.phx_ref, diff, delta = self.tracker.track(
             member.topic,
             member.peer.nickname,
@@ -239,6 +242,8 @@ class ChatService:
         if room.members.get(key) is member:
             del room.members[key]
             self.typing.forget(member)
+            if member.phx_ref is None:
+                room.joining.discard(member.peer.nickname)  # left before it was tracked
         if member.phx_ref is not None:
             diff, delta = self.tracker.untrack(room.topic, member.peer.nickname, member.phx_ref)
             member.phx_ref = None

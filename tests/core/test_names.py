@@ -7,6 +7,7 @@ import unicodedata
 import pytest
 
 from talkex_widget.core.names import (
+    LookAlikes,
     NameRefused,
     _prototypes,
     check_not_confusable,
@@ -90,6 +91,10 @@ def test_combining_marks_without_a_base_are_refused(name: str) -> None:
 def test_look_alikes_share_a_skeleton(name: str, other: str) -> None:
     assert confusable(name, other) and confusable(other, name)
     assert confusable_with(name, ["zed", other]) == other
+    index = LookAlikes()
+    for present in ("zed", other):
+        index.add(present)
+    assert index.look_alike(name) == other
 
 
 @pytest.mark.parametrize(
@@ -108,6 +113,9 @@ def test_look_alikes_share_a_skeleton(name: str, other: str) -> None:
 def test_names_that_look_different_do_not(name: str, other: str) -> None:
     assert not confusable(name, other)
     assert confusable_with(name, [other]) is None
+    index = LookAlikes()
+    index.add(other)
+    assert index.look_alike(name) is None
 
 
 def test_the_same_name_is_the_same_person_not_a_look_alike() -> None:
@@ -136,3 +144,16 @@ def test_skeleton_is_stable_for_every_mapped_character() -> None:
         for i, key in enumerate(skeletons(char)):
             assert skeletons(key)[i] == key, (char, i, key)
             assert unicodedata.is_normalized("NFD", key)
+
+
+def test_the_index_counts_a_name_held_twice_and_forgets_it_after_the_last() -> None:
+    index = LookAlikes()
+    index.add("Ada")
+    index.add("Ada")  # two tabs
+    assert index.look_alike("ADA") == "Ada"
+    assert index.look_alike("Ada") is None  # the same person
+    index.discard("Ada")
+    assert index.look_alike("ADA") == "Ada"
+    index.discard("Ada")
+    assert index.look_alike("ADA") is None and "Ada" not in index
+    index.discard("Ada")  # nothing held: no error
