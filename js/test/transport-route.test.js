@@ -1,31 +1,8 @@
 // The Jupyter route in the transport order: direct, then the route, then the comm relay.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createTransports, READY } from "../src/lib/transport.js";
+import { FakeWebSocket } from "./helpers/fake_websocket.js";
 
-class FakeWebSocket {
-  static instances = [];
-  constructor(url) {
-    this.url = url;
-    this.readyState = READY.CONNECTING;
-    this.sent = [];
-    FakeWebSocket.instances.push(this);
-  }
-  send(data) {
-    this.sent.push(data);
-  }
-  close() {
-    this.readyState = READY.CLOSED;
-  }
-  open() {
-    this.readyState = READY.OPEN;
-    this.onopen?.({});
-  }
-  fail() {
-    this.readyState = READY.CLOSED;
-    this.onerror?.({});
-    this.onclose?.({ code: 1006 });
-  }
-}
 
 const DIRECT = "ws://127.0.0.1:4000/socket/websocket?vsn=2.0.0";
 const ROUTE = "ws://lab/talkex/socket/websocket?vsn=2.0.0";

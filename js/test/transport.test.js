@@ -1,33 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createTransports, READY } from "../src/lib/transport.js";
+import { FakeWebSocket } from "./helpers/fake_websocket.js";
 import { socketEndPoint } from "../src/lib/urls.js";
 
-/** A WebSocket stand-in the test opens or fails by hand. */
-class FakeWebSocket {
-  static instances = [];
-  constructor(url) {
-    this.url = url;
-    this.readyState = READY.CONNECTING;
-    this.sent = [];
-    FakeWebSocket.instances.push(this);
-  }
-  send(data) {
-    this.sent.push(data);
-  }
-  close() {
-    this.readyState = READY.CLOSED;
-    this.onclose?.({ code: 1000 });
-  }
-  open() {
-    this.readyState = READY.OPEN;
-    this.onopen?.({});
-  }
-  fail() {
-    this.readyState = READY.CLOSED;
-    this.onerror?.({});
-    this.onclose?.({ code: 1006 });
-  }
-}
 
 let kernel;
 let modes;
