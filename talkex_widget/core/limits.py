@@ -11,7 +11,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["CloseCode", "Limits", "TokenBucket"]
+__all__ = ["TYPING_INTERVAL", "TYPING_TTL", "CloseCode", "Limits", "TokenBucket"]
+
+TYPING_INTERVAL = 3.0
+"""Seconds between two typing events of one sender in one room that are passed on: the server
+drops extras (server/typing.py), and clients send no more often (client/room.py,
+js/src/lib/typing.js)."""
+TYPING_TTL = 6.0
+"""Seconds a client shows a name after its last typing event (js/src/lib/typing.js)."""
 
 
 class CloseCode:

@@ -18,16 +18,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
+from talkex_widget.core.limits import TYPING_INTERVAL, TYPING_TTL
 from talkex_widget.core.presence_batch import batch_window
 from talkex_widget.server.members import Member, Room
 from talkex_widget.server.presence_flush import Scheduler
 
 __all__ = ["TYPING_INTERVAL", "TYPING_TTL", "TypingFlush"]
-
-TYPING_INTERVAL = 3.0
-"""Seconds between two typing events of one sender in one room that are passed on."""
-TYPING_TTL = 6.0
-"""Seconds a client shows a name after its last typing event (js/src/lib/typing.js)."""
 
 
 class TypingFlush:
