@@ -12,7 +12,7 @@ from __future__ import annotations
 from .channel import Channel, PushError
 from .presence import PresenceView
 from .room import RoomClient
-from .socket import ConnectError, Socket, socket_url
+from .socket import ConnectError, Socket, TokenExpired, socket_url
 from .timing import RECONNECT_BACKOFF, REJOIN_BACKOFF
 
 __all__ = [
@@ -24,5 +24,6 @@ __all__ = [
     "PushError",
     "RoomClient",
     "Socket",
+    "TokenExpired",
     "socket_url",
 ]

@@ -89,6 +89,7 @@ class Channel:
 
         ``timeout`` bounds the wait for the join and the reply together, as phoenix.js does.
         """
+        self.socket.raise_if_stopped()  # not a wait for a join that can never come
         timeout = timeout or self.socket.timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -7,16 +7,23 @@ their ``client_id``, so that nobody loses or doubles a message over a bad networ
 Messages change after they are sent (edits, deletes, reactions): ``messages`` always holds
 each one's latest state, from ``msg_changed`` broadcasts while connected and, after a
 reconnect, from a join with ``last_seen_seq`` that replays every change missed, once.
+
+Like the browser's views, a client keeps the person's read position in the room (``read_id``,
+which the server stores per person: it is shared with their pages and widgets) and says when
+the person types, at most once per :data:`~talkex_widget.core.limits.TYPING_INTERVAL`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
+
+from talkex_widget.core.limits import TYPING_INTERVAL
 
 from .channel import Callback, PushError
 from .presence import PresenceView
@@ -60,9 +67,15 @@ class RoomClient:
         self.on_message: list[Callback] = []
         self.on_change: list[Callback] = []
         """Called with a message's new state when it was edited, deleted or reacted to."""
+        self.read_id: int | None = None
+        """The last message this person has read here, as the server keeps it (the join
+        reply's ``read_id``, moved on by :meth:`mark_read` and by ``read`` events from the
+        person's other views); ``None`` before the first join. It only moves forward."""
+        self._typing_sent: float | None = None  # monotonic time of the last typing push
         self.channel = socket.channel(f"room:{room}", self._join_params)
         self.channel.on("new_msg", self._on_new_msg)
         self.channel.on("msg_changed", self._on_changed)
+        self.channel.on("read", lambda event: self._read_up_to(event.get("read_id")))
         self.channel.on_join.append(self._on_joined)
         self._resend_task: asyncio.Task[None] | None = None
         self._limits: dict[str, Any] = {}
@@ -104,6 +117,8 @@ class RoomClient:
     def _on_joined(self, response: dict[str, Any]) -> None:
         limits = response.get("limits")
         self._limits = dict(limits) if isinstance(limits, dict) else {}
+        self._read_up_to(response.get("read_id"))
+        self._typing_sent = None  # the server forgot our throttle when we left
         if response.get("reset"):
             self.messages.clear()
         self.has_more = bool(response.get("has_more")) if not self.messages else self.has_more
@@ -200,6 +215,7 @@ class RoomClient:
         client_id = client_id or uuid.uuid4().hex
         self.pending[client_id] = body
         response = await self._push(client_id, body, timeout)
+        self._typing_sent = None  # a message ends our typing: the next keystroke says so again
         return int(response["id"])
 
     async def _push(
@@ -250,6 +266,48 @@ class RoomClient:
         response = await self.channel.push(event, payload)
         self._on_changed(response)
         return response
+
+    def _read_up_to(self, read_id: object) -> None:
+        if not isinstance(read_id, int) or isinstance(read_id, bool):
+            return
+        if self.read_id is None or read_id > self.read_id:
+            self.read_id = read_id
+
+    def unread(self) -> list[dict[str, Any]]:
+        """Others' messages held after the read position, oldest first (what the widget
+        header counts); all of them before the first join."""
+        after = self.read_id if self.read_id is not None else 0
+        return [m for m in self.ordered() if m["id"] > after and m.get("author") != self.nickname]
+
+    async def mark_read(self, message_id: int | None = None) -> int:
+        """Move the read position to ``message_id`` (default: the latest message held) and
+        return the position the server now holds. Forward only: an id at or before the
+        position changes nothing and sends nothing. The person's other views hear of it."""
+        if message_id is None:
+            message_id = max(self.messages, default=0)
+        if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id < 0:
+            raise ValueError(f"mark_read needs a message id (an int >= 0), not {message_id!r}")
+        if self.read_id is not None and message_id <= self.read_id:
+            return self.read_id
+        response = await self.channel.push("read", {"id": message_id})
+        self._read_up_to(response.get("read_id"))
+        return self.read_id if self.read_id is not None else message_id
+
+    async def typing(self) -> bool:
+        """Say that this person is typing ("ann is typing…" for the others, until their next
+        message or a few seconds). Call it on every keystroke: it pushes at most once per
+        :data:`~talkex_widget.core.limits.TYPING_INTERVAL` (the server drops extras) and
+        returns whether it pushed."""
+        now = time.monotonic()
+        if self._typing_sent is not None and now - self._typing_sent < TYPING_INTERVAL:
+            return False
+        self._typing_sent = now
+        try:
+            await self.channel.push("typing", {})
+        except BaseException:
+            self._typing_sent = None  # not said: the next keystroke may try again
+            raise
+        return True
 
     async def set_status(self, status: str, activity: str | None = None) -> None:
         """Change this connection's presence; ``activity`` says what a busy person runs."""

@@ -3,14 +3,23 @@
 It reconnects with phoenix.js's backoff until :meth:`Socket.disconnect`, sends heartbeats,
 matches ``phx_reply`` frames to the requests that wait for them, and hands every other frame to
 the channel of its topic, so the Python side sees the server exactly as the browser does.
+
+One thing ends the reconnecting for good: a signed token that has expired (the server closes
+the socket with 1008 "token expired", and refuses the same token from then on). Retrying with
+it could only fail forever, quietly; the socket stops and says why (:class:`TokenExpired`)
+unless someone put a fresh token in ``params`` meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import itertools
+import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -22,6 +31,7 @@ from tornado.websocket import (
     websocket_connect,
 )
 
+from talkex_widget.core.limits import CloseCode
 from talkex_widget.core.protocol import PHOENIX_TOPIC, Event, Message, ProtocolError, decode, encode
 
 from .channel import Channel, JoinParams
@@ -33,7 +43,7 @@ from .timing import (
     backoff,
 )
 
-__all__ = ["ConnectError", "Socket", "socket_url"]
+__all__ = ["ConnectError", "Socket", "TokenExpired", "socket_url", "token_expiry"]
 
 log = logging.getLogger("talkex.client")
 
@@ -48,6 +58,32 @@ class ConnectError(Exception):
         self.status = status
         self.reason = reason
         super().__init__(f"connection refused ({status}): {reason}")
+
+
+class TokenExpired(ConnectionError):
+    """The signed token this socket connects with has expired: it stopped reconnecting.
+
+    A :class:`ConnectionError`, like any push on a socket that is down, so code that waits out
+    disconnects still catches it; the message says what to do."""
+
+
+TOKEN_EXPIRED_REASON = "token expired"
+"""The reason of the server's 1008 close when a signed token runs out (server/websocket.py)."""
+
+
+def token_expiry(token: str | None) -> float | None:
+    """When a signed token (``talkex.<payload>.<signature>``) expires, in seconds since the
+    epoch, read from its payload without checking the signature (only the server can, and
+    will); ``None`` for a shared token or anything that is not a signed token."""
+    parts = (token or "").split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+    expires = claims.get("exp") if isinstance(claims, dict) else None
+    return float(expires) if isinstance(expires, int) and not isinstance(expires, bool) else None
 
 
 def socket_url(base: str, params: dict[str, str]) -> str:
@@ -89,8 +125,13 @@ class Socket:
         self._task: asyncio.Task[None] | None = None
         self._opened: asyncio.Event = asyncio.Event()
         self._closing = False
+        self.stopped: TokenExpired | None = None
+        """Why the socket stopped reconnecting by itself (its token expired); ``None`` while
+        it connects or reconnects as usual."""
         self.on_open: list[Callable[[], None]] = []
         self.on_close: list[Callable[[], None]] = []
+        self.on_stop: list[Callable[[TokenExpired], None]] = []
+        """Called once when the socket gives up (see :attr:`stopped`)."""
 
     @property
     def url(self) -> str:
@@ -106,6 +147,7 @@ class Socket:
     async def connect(self) -> None:
         """Open the socket; raises :class:`ConnectError` when the server refuses outright."""
         self._closing = False
+        self.stopped = None
         conn = await self._open()
         self._task = asyncio.ensure_future(self._run(conn))
         await self._opened.wait()
@@ -122,6 +164,8 @@ class Socket:
         tries = 0
         while not self._closing:
             if conn is None:
+                if self._token_has_expired():
+                    break
                 try:
                     conn = await self._open()
                 except ConnectError as exc:
@@ -135,12 +179,46 @@ class Socket:
                     await asyncio.sleep(backoff(RECONNECT_BACKOFF, tries, RECONNECT_AFTER_LAST))
                     continue
             tries = 0
+            token = self.params.get("token")
             await self._serve(conn)
+            closed_for_expiry = (conn.close_code, conn.close_reason) == (
+                CloseCode.POLICY,
+                TOKEN_EXPIRED_REASON,
+            )
             conn = None
+            if closed_for_expiry and self.params.get("token") == token:
+                self._stop("the server closed the connection: its signed token expired")
+                break
             if not self.reconnect:
                 break
             tries += 1
             await asyncio.sleep(backoff(RECONNECT_BACKOFF, tries, RECONNECT_AFTER_LAST))
+
+    def _token_has_expired(self) -> bool:
+        """Before a reconnect: stop if the token ran out while the socket was down (the
+        server would refuse it with a bare 403, again and again)."""
+        expires = token_expiry(self.params.get("token"))
+        if expires is None or expires > time.time():
+            return False
+        self._stop("its signed token expired while the connection was down")
+        return True
+
+    def raise_if_stopped(self) -> None:
+        """Raise :class:`TokenExpired` if the socket is down for good (see :attr:`stopped`)."""
+        if self.stopped is not None and self._conn is None:
+            raise TokenExpired(str(self.stopped))
+
+    def _stop(self, why: str) -> None:
+        self.stopped = TokenExpired(
+            f"not reconnecting to {self.base_url}: {why}; "
+            "connect again with a fresh token (talkex token NICKNAME)"
+        )
+        log.warning("%s", self.stopped)
+        for callback in self.on_stop:
+            try:
+                callback(self.stopped)
+            except Exception:
+                log.exception("on_stop callback failed")
 
     async def _serve(self, conn: WebSocketClientConnection) -> None:
         self._conn = conn
@@ -199,6 +277,7 @@ class Socket:
 
     def send(self, message: Message) -> None:
         if self._conn is None:
+            self.raise_if_stopped()
             raise ConnectionError("socket is not connected")
         try:
             written = self._conn.write_message(encode(message))
@@ -221,6 +300,7 @@ class Socket:
             self._replies.pop(ref, None)
 
     async def wait_connected(self, timeout: float | None = None) -> None:
+        self.raise_if_stopped()
         await asyncio.wait_for(self._opened.wait(), timeout or self.timeout)
 
     def channel(self, topic: str, params: JoinParams | None = None) -> Channel:
