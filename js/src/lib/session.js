@@ -5,6 +5,7 @@
 // - every sent message has a client_id and stays pending (shown as "sending") until an ok reply;
 //   it is pushed again, with the same client_id, after every (re)join and after a push timeout.
 //   The server deduplicates by client_id, so a message whose reply was lost is not stored twice.
+//   The outbox (lib/outbox.js) keeps these messages and their pushes.
 // - a broadcast or history message carrying our client_id settles the pending message;
 //   messages are deduplicated by id.
 // - every (re)join sends `last_seen_id`, the highest id the server confirmed, and merges the
@@ -17,7 +18,6 @@
 // (state.maxBody), so the browser follows the server's --max-body instead of a copy of it.
 import { Presence, Socket } from "phoenix";
 import { SeqTracker, applyChanges } from "./changes.js";
-import { randomId } from "./ids.js";
 import {
   lastSeenId,
   mergeMessages,
@@ -26,6 +26,8 @@ import {
 } from "./messages.js";
 import { buildPresenceList, presenceEntries } from "./presence.js";
 import { isMention } from "./mentions.js";
+import { Outbox } from "./outbox.js";
+import { reasonOf } from "./replies.js";
 import { TypingTracker, shouldSendTyping } from "./typing.js";
 import { ReadThrottle, firstMarker } from "./unread.js";
 import { pageVisible } from "./visibility.js";
@@ -65,7 +67,7 @@ export class ChatSession {
     this.everOpened = false;
     this.destroyed = false;
     this.sentLastSeen = null;
-    this.inFlight = new Map(); // client_id -> the phoenix Push waiting for its reply
+    this.outbox = new Outbox(this); // our messages not confirmed yet (state.pending)
     this.seqs = new SeqTracker(); // the room's seq up to which we hold every change
     this.typingSentAt = null;
     this.mentionListeners = new Set(); // called with each new message that mentions us
@@ -209,9 +211,7 @@ export class ChatSession {
       maxBody: maxBodyFrom(reply, this.state.maxBody),
       moderator: reply.moderator === true,
     });
-    for (const item of this.state.pending) {
-      if (item.state === "sending") this.pushMessage(item.client_id);
-    }
+    this.outbox.resend();
   }
 
   // -- messages ---------------------------------------------------------------------------
@@ -259,101 +259,24 @@ export class ChatSession {
   }
 
   /**
-   * Queue `text` for sending. Returns null when accepted, or the reason it was not
-   * (empty, longer than the server's limit).
+   * Queue `text` for sending (lib/outbox.js). Returns null when accepted, or the reason it
+   * was not (empty, longer than the server's limit).
    */
   send(text) {
-    const reason = bodyError(text, this.state.maxBody);
-    if (reason) return reason;
-    const item = {
-      client_id: randomId(),
-      body: pyStrip(text),
-      author: this.nickname,
-      sent_at: new Date().toISOString(),
-      state: "sending",
-      error: null,
-    };
-    this.update({ pending: this.state.pending.concat([item]) });
-    this.typingSentAt = null; // the message ends our typing for the others: the next key says so
-    if (this.state.joined) this.pushMessage(item.client_id);
-    return null;
-  }
-
-  pushMessage(clientId) {
-    const item = this.findPending(clientId);
-    if (!item || !this.channel) return;
-    const push = this.channel.push("new_msg", { body: item.body, client_id: clientId });
-    this.inFlight.set(clientId, push);
-    push
-      .receive("ok", (reply) => this.sent(clientId, reply))
-      .receive("error", (reply) => {
-        if (this.inFlight.get(clientId) !== push) return;
-        this.inFlight.delete(clientId);
-        const reason = reasonOf(reply, "message was not accepted");
-        const retryAfter = reply && typeof reply.retry_after === "number" ? reply.retry_after : null;
-        if (retryAfter !== null && retryAfter >= 0) {
-          // Refused for now (sending too fast), not for good: keep it "sending", try again.
-          this.update({ error: reason });
-          setTimeout(() => {
-            if (this.state.joined && this.findPending(clientId)?.state === "sending") this.pushMessage(clientId);
-          }, Math.min(retryAfter, 60) * 1000 + 10);
-          return;
-        }
-        this.updatePending(clientId, { state: "failed", error: reason });
-        this.update({ error: reason });
-      })
-      .receive("timeout", () => {
-        if (this.inFlight.get(clientId) !== push) return;
-        this.inFlight.delete(clientId);
-        // Still joined: the reply is merely late or lost, try again. Otherwise the rejoin will.
-        if (this.state.joined && this.findPending(clientId)?.state === "sending") this.pushMessage(clientId);
-      });
-  }
-
-  sent(clientId, reply) {
-    this.inFlight.delete(clientId);
-    const item = this.findPending(clientId);
-    if (!item) return;
-    const id = reply && Number.isInteger(reply.id) ? reply.id : null;
-    const pending = this.state.pending.filter((p) => p.client_id !== clientId);
-    if (id === null) {
-      this.update({ pending });
-      return;
-    }
-    // Shown at once with its id; the broadcast (with the server's sent_at) replaces it.
-    const provisional = {
-      id,
-      body: item.body,
-      author: this.nickname,
-      sent_at: item.sent_at,
-      client_id: clientId,
-      provisional: true,
-    };
-    this.update({ pending, messages: mergeMessages(this.state.messages, [provisional]) });
-  }
-
-  findPending(clientId) {
-    return this.state.pending.find((p) => p.client_id === clientId);
-  }
-
-  updatePending(clientId, patch) {
-    this.update({
-      pending: this.state.pending.map((p) => (p.client_id === clientId ? { ...p, ...patch } : p)),
-    });
+    const reason = this.outbox.send(text);
+    // The message ends our typing for the others: the next key says so.
+    if (reason === null) this.typingSentAt = null;
+    return reason;
   }
 
   /** Send a failed message again (same client_id). */
   retry(clientId) {
-    const item = this.findPending(clientId);
-    if (!item || item.state !== "failed") return;
-    this.updatePending(clientId, { state: "sending", error: null });
-    if (this.state.joined) this.pushMessage(clientId);
+    this.outbox.retry(clientId);
   }
 
   /** Drop a failed message. */
   discard(clientId) {
-    this.inFlight.delete(clientId);
-    this.update({ pending: this.state.pending.filter((p) => p.client_id !== clientId) });
+    this.outbox.discard(clientId);
   }
 
   /** Fetch the page of messages before the oldest one shown. */
@@ -440,8 +363,4 @@ export class ChatSession {
   dismissError() {
     this.update({ error: null });
   }
-}
-
-function reasonOf(reply, fallback) {
-  return reply && typeof reply.reason === "string" && reply.reason ? reply.reason : fallback;
 }
