@@ -21,7 +21,10 @@ from talkex_widget.server.cluster import NODE_TIMEOUT
 if TYPE_CHECKING:
     from talkex_widget.server.hub import HubSettings
 
-__all__ = ["ServerConfig", "is_loopback"]
+__all__ = ["HOSTS", "ServerConfig", "is_loopback"]
+
+HOSTS = ("notebook",)
+"""What may host a server besides itself (:attr:`ServerConfig.hosted_by`)."""
 
 
 @dataclass
@@ -51,6 +54,10 @@ class ServerConfig:
     hub: HubSettings | None = None
     """JupyterHub mode (``talkex serve --jupyterhub``): the hub says who people are, and every
     route is under the hub's service prefix."""
+    hosted_by: str | None = None
+    """``"notebook"`` when a notebook kernel hosts this server (the embedded server): should it
+    stay away, its pages say the notebook stopped instead of only "reconnecting" (the page
+    shell's ``data-hosted-by``). ``None`` for ``talkex serve`` and a hub service."""
 
     @property
     def prefix(self) -> str:
@@ -58,9 +65,10 @@ class ServerConfig:
         return self.hub.prefix if self.hub is not None else "/"
 
     def check(self) -> None:
-        """Refuse configurations that would expose an unauthenticated chat to the network, or
-        sign identities with a secret short enough to guess from one token offline. Here, not
-        in the CLI, so an embedded server gets the same answer as ``talkex serve``."""
+        """Refuse configurations that would expose an unauthenticated chat to the network, sign
+        identities with a secret short enough to guess from one token offline, or name a host
+        the pages do not know. Here, not in the CLI, so an embedded server gets the same answer
+        as ``talkex serve``."""
         if self.hub is None and not self.token and not self.secret and not is_loopback(self.host):
             raise ValueError(
                 f"refusing to serve {self.host} without a token: anyone on the network could "
@@ -68,6 +76,8 @@ class ServerConfig:
             )
         if self.secret:
             check_secret(self.secret)
+        if self.hosted_by is not None and self.hosted_by not in HOSTS:
+            raise ValueError(f"hosted_by must be one of {HOSTS} or None, not {self.hosted_by!r}")
 
     def url(self, port: int | None = None) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host

@@ -68,6 +68,17 @@ class BaseHandler(RedactingHandler):
 class PageHandler(BaseHandler):
     """``/`` and ``/rooms/<room>``: one HTML shell; the page bundle does the rest."""
 
+    def initialize(
+        self,
+        service: ChatService,
+        auth: Auth,
+        identifier: Identifier,
+        prefix: str = "/",
+        hosted_by: str | None = None,
+    ) -> None:
+        super().initialize(service, auth, identifier, prefix)
+        self.hosted_by = hosted_by
+
     def get(self, room: str | None = None) -> None:
         given = self.get_query_argument("token", None)
         if not self.check_request_origin():
@@ -124,6 +135,8 @@ class PageHandler(BaseHandler):
                 user=tornado.escape.xhtml_escape(
                     identity.nickname if self.admission.user is not None else ""
                 ),
+                # "notebook": a kernel hosts the server, so a long outage says it stopped.
+                hosted_by=tornado.escape.xhtml_escape(self.hosted_by or ""),
             )
         )
 
@@ -207,7 +220,7 @@ _PAGE = """<!doctype html>
 <title>Talkex</title>
 <link rel="stylesheet" href="{css}">
 </head>
-<body class="talkex-page" data-base="{base}" data-user="{user}">
+<body class="talkex-page" data-base="{base}" data-user="{user}" data-hosted-by="{hosted_by}">
 <div id="talkex-root"></div>
 <script type="module" src="{script}"></script>
 </body>

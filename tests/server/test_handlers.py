@@ -100,3 +100,20 @@ async def test_a_token_holder_vouches_for_a_jupyter_origin(server: TalkexServer)
     sock.send([None, "1", "phoenix", "heartbeat", {}])
     assert (await sock.reply_to("1"))["status"] == "ok"
     sock.close()
+
+
+async def _page_shell(server: TalkexServer) -> str:
+    page = await AsyncHTTPClient().fetch(
+        base_url(server) + "rooms/lobby", headers={"Cookie": f"talkex-token-{server.port}={TOKEN}"}
+    )
+    return page.body.decode()
+
+
+async def test_a_page_of_a_standalone_server_names_no_host(server: TalkexServer) -> None:
+    assert 'data-hosted-by=""' in await _page_shell(server)
+
+
+@pytest.mark.server_config(hosted_by="notebook")
+async def test_a_page_of_a_notebook_hosted_server_says_so(server: TalkexServer) -> None:
+    """The page then tells a long outage as the notebook having stopped (js RoomView)."""
+    assert 'data-hosted-by="notebook"' in await _page_shell(server)
