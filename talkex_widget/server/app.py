@@ -72,11 +72,12 @@ def make_app(service: ChatService, config: ServerConfig) -> tornado.web.Applicat
         settings["cookie_secret"] = config.hub.cookie_secret
     deps = {"service": service, "auth": auth, "identifier": identifier, "prefix": prefix}
     socket_deps = {**deps, "gate": Gate(limits), "frames": FrameCache()}
+    page_deps = {**deps, "hosted_by": config.hosted_by}
     extra = hub_routes(hub) if config.hub is not None else [(r"/api/origins", OriginsHandler, deps)]
     return TalkexApplication(
         [
-            (prefix, PageHandler, deps),
-            (prefix + r"rooms/([^/]+)", PageHandler, deps),
+            (prefix, PageHandler, page_deps),
+            (prefix + r"rooms/([^/]+)", PageHandler, page_deps),
             (prefix + "healthz", HealthHandler, deps),
             (prefix + r"api/rooms/([^/]+)/messages", MessagesHandler, deps),
             (prefix + ATTACHMENT_ROUTE, AttachmentHandler, deps),
