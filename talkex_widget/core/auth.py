@@ -16,11 +16,14 @@ import hmac
 import ipaddress
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+
+from talkex_widget.core.profiles import Profile
 
 __all__ = [
     "MAX_ORIGINS",
@@ -36,6 +39,7 @@ __all__ = [
     "issue_view_token",
     "loopback_host",
     "read_token",
+    "read_view_identity",
     "read_view_token",
 ]
 
@@ -81,6 +85,9 @@ class Identity:
     expires: float | None = None
     """When the signed token that proved this stops proving it (seconds since the epoch):
     an open socket is closed then. ``None``: the shared token, which does not expire."""
+    profile: Profile | None = None
+    """How the person is shown (display name, colour, avatar), when whoever vouched for the
+    name also said that: a viewer token or the hub. Never from the shared token."""
 
 
 def _b64(data: bytes) -> str:
@@ -96,21 +103,29 @@ def _sign(secret: str, payload: str) -> str:
 
 
 def issue_token(
-    secret: str, nickname: str, ttl: float, now: float | None = None, *, prefix: str = _PREFIX
+    secret: str,
+    nickname: str,
+    ttl: float,
+    now: float | None = None,
+    *,
+    prefix: str = _PREFIX,
+    claims: Mapping[str, str] | None = None,
 ) -> str:
-    """A token binding ``nickname`` until ``now + ttl`` (seconds), signed with ``secret``."""
+    """A token binding ``nickname`` (and any other ``claims``) until ``now + ttl`` (seconds),
+    signed with ``secret``."""
     expires = int((now if now is not None else time.time()) + ttl)
-    payload = _b64(orjson.dumps({"sub": nickname, "exp": expires}))
+    payload = _b64(orjson.dumps({**(claims or {}), "sub": nickname, "exp": expires}))
     return f"{prefix}.{payload}.{_sign(secret, f'{prefix}.{payload}')}"
 
 
 def read_token(secret: str, token: str, now: float | None = None, *, prefix: str = _PREFIX) -> str:
     """The nickname a valid token binds; :class:`TokenError` otherwise."""
-    return _claims(secret, token, now, prefix)[0]
+    return str(_claims(secret, token, now, prefix)["sub"])
 
 
-def _claims(secret: str, token: str, now: float | None, prefix: str) -> tuple[str, int]:
-    """The nickname a valid token binds and its expiry; :class:`TokenError` otherwise."""
+def _claims(secret: str, token: str, now: float | None, prefix: str) -> dict[str, Any]:
+    """The claims of a valid token (``sub``, the nickname, and ``exp``, its expiry, checked);
+    :class:`TokenError` otherwise."""
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != prefix:
         raise TokenError("not a signed Talkex token")
@@ -126,23 +141,43 @@ def _claims(secret: str, token: str, now: float | None, prefix: str) -> tuple[st
         raise TokenError("token payload is malformed")
     if (now if now is not None else time.time()) >= expires:
         raise TokenError("token has expired")
-    return nickname, expires
+    return claims
 
 
-def issue_view_token(key: str, nickname: str, ttl: float, now: float | None = None) -> str:
+def issue_view_token(
+    key: str,
+    nickname: str,
+    ttl: float,
+    now: float | None = None,
+    profile: Profile | None = None,
+) -> str:
     """A viewer token: the Jupyter server extension vouches that the person viewing a
-    notebook is ``nickname`` (from Jupyter's own login), for ``ttl`` seconds.
+    notebook is ``nickname`` (from Jupyter's own login), shown as ``profile`` says (the name
+    and colour JupyterLab shows for them), for ``ttl`` seconds.
 
     ``key`` is the embedded server's view key, which only that server and the extensions of
     the same OS user read (from the 0600 runtime file): a front end cannot mint one, so a
-    view cannot claim to be someone else.
+    view cannot claim to be someone else, nor look like them.
     """
-    return issue_token(key, nickname, ttl, now, prefix=VIEW_PREFIX)
+    claims = profile.meta() if profile is not None else None
+    return issue_token(key, nickname, ttl, now, prefix=VIEW_PREFIX, claims=claims)
 
 
 def read_view_token(key: str, token: str, now: float | None = None) -> str:
     """The nickname a valid viewer token binds; :class:`TokenError` otherwise."""
     return read_token(key, token, now, prefix=VIEW_PREFIX)
+
+
+def read_view_identity(key: str, token: str, now: float | None = None) -> Identity:
+    """Who a valid viewer token names and how they are shown; :class:`TokenError` otherwise.
+
+    The profile is checked again here (:meth:`Profile.from_meta`): the key's holder signed
+    it, but what the server puts in everyone's presence list answers to its own rules.
+    """
+    claims = _claims(key, token, now, VIEW_PREFIX)
+    nickname = claims["sub"]
+    profile = Profile.from_meta(claims).without_name(nickname)
+    return Identity(nickname, None, profile or None)
 
 
 class Auth:
@@ -183,15 +218,15 @@ class Auth:
             return None
         if self.view_key is not None and given.startswith(VIEW_PREFIX + "."):
             try:  # a viewer token lets a view connect; its socket then stays (no expiry)
-                return Identity(read_view_token(self.view_key, given))
+                return read_view_identity(self.view_key, given)
             except TokenError:
                 return None
         if self.secret is not None and given.startswith(_PREFIX + "."):
             try:
-                nickname, expires = _claims(self.secret, given, None, _PREFIX)
+                claims = _claims(self.secret, given, None, _PREFIX)
             except TokenError:
                 return None
-            return Identity(nickname, float(expires))
+            return Identity(claims["sub"], float(claims["exp"]))
         if self.is_server_token(given):
             return Identity(None)
         return None

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from talkex_widget.core.profiles import Profile
+
 __all__ = [
     "GROUP_ROOM_PREFIX",
     "MODERATE_SCOPE",
@@ -39,25 +41,40 @@ class HubUser:
     scopes: frozenset[str] = frozenset()
     admin: bool = False
     kind: str = "user"
+    color: str | None = None
+    avatar_url: str | None = None
 
     @classmethod
     def from_model(cls, model: Mapping[str, Any]) -> HubUser:
         """Read the hub's model; fields missing because the token may not read them are empty.
 
-        The display name comes from ``user_info`` (filled by authenticators such as
-        GenericOAuthenticator) when it holds a non-empty string, else the login name.
+        ``user_info`` is what the authenticator returned at login (GenericOAuthenticator and
+        others fill it); JupyterLab on a hub reads the same keys (``display_name``, ``color``,
+        ``avatar_url``) for the user's identity. The display name is the login name when
+        ``user_info`` holds no usable one; a colour or avatar that fails
+        :mod:`~talkex_widget.core.profiles`' checks is left out.
         """
         name = str(model["name"])
-        info = model.get("user_info") or {}
-        shown = info.get("display_name") if isinstance(info, Mapping) else None
+        info = model.get("user_info")
+        info = info if isinstance(info, Mapping) else {}
+        checked = Profile.checked(
+            info.get("display_name"), info.get("color"), info.get("avatar_url")
+        )
         return cls(
             name=name,
-            display_name=shown.strip() if isinstance(shown, str) and shown.strip() else name,
+            display_name=checked.display_name or name,
             groups=frozenset(str(g) for g in model.get("groups") or ()),
             scopes=frozenset(str(s) for s in model.get("scopes") or ()),
             admin=bool(model.get("admin")),
             kind=str(model.get("kind") or "user"),
+            color=checked.color,
+            avatar_url=checked.avatar_url,
         )
+
+    def profile(self) -> Profile | None:
+        """How the hub says this user looks, for the presence list (``None``: as the name)."""
+        profile = Profile(self.display_name, self.color, self.avatar_url).without_name(self.name)
+        return profile or None
 
 
 def access_scope(service: str) -> str:

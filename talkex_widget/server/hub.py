@@ -38,6 +38,7 @@ from talkex_widget.core.auth import Identity
 from talkex_widget.core.hub_access import HubUser, access_refusal
 from talkex_widget.core.limits import Limits
 from talkex_widget.server.identity import Admission
+from talkex_widget.server.intake import RedactingHandler
 
 __all__ = [
     "HubConfigError",
@@ -222,7 +223,7 @@ class HubIdentity:
         refusal = access_refusal(user, self.settings.service_name)
         if refusal is not None:
             return Admission(None, refusal, user)
-        return Admission(Identity(user.name), None, user)
+        return Admission(Identity(user.name, profile=user.profile()), None, user)
 
     def sign_in_url(self, handler: tornado.web.RequestHandler) -> str | None:
         """The hub's sign-in for a page, coming back to the page asked for."""
@@ -238,7 +239,7 @@ class HubIdentity:
         )
 
 
-class _HubHandler(tornado.web.RequestHandler):
+class _HubHandler(RedactingHandler):
     def initialize(self, hub: HubIdentity) -> None:
         self.hub = hub
 
@@ -277,6 +278,8 @@ class MeHandler(_HubHandler):
                 "name": user.name,
                 "display_name": user.display_name,
                 "groups": sorted(user.groups),
+                **({"color": user.color} if user.color else {}),
+                **({"avatar_url": user.avatar_url} if user.avatar_url else {}),
             }
         self.set_header("Content-Type", "application/json")
         self.finish(orjson.dumps(body))
@@ -295,8 +298,11 @@ class SignedInHandler(_HubHandler):
         self.finish(_SIGNED_IN.format(name=tornado.escape.xhtml_escape(user.display_name)))
 
 
-class CallbackHandler(HubOAuthCallbackHandler):
-    """JupyterHub's own OAuth callback, given this service's :class:`HubOAuth`."""
+class CallbackHandler(RedactingHandler, HubOAuthCallbackHandler):
+    """JupyterHub's own OAuth callback, given this service's :class:`HubOAuth`.
+
+    Its URL carries the OAuth ``code`` (worth a token until used) and ``state``: a refused
+    callback is logged through :class:`RedactingHandler`, without them."""
 
     def initialize(self, hub: HubIdentity) -> None:
         self.hub_auth = hub.oauth

@@ -38,6 +38,12 @@ class Admission:
         """Hub admins and moderators; without a hub nobody is a moderator."""
         return self.user is not None and may_moderate(self.user)
 
+    def profile_meta(self) -> dict[str, str]:
+        """The presence meta fields saying how this person is shown (display name, colour,
+        avatar): only what a viewer token or the hub vouched for, else nothing."""
+        profile = self.identity.profile if self.identity is not None else None
+        return profile.meta() if profile is not None else {}
+
 
 class Identifier(Protocol):
     """What the handlers are given to tell who a request is."""

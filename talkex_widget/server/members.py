@@ -35,6 +35,10 @@ class Peer(Protocol):
     def may_moderate(self) -> bool:
         """Whether this client may delete anyone's message (a hub moderator)."""
 
+    def profile_meta(self) -> dict[str, str]:
+        """How this client's person is shown, as presence meta fields (display name, colour,
+        avatar), when a verified identity says so; else empty (see core/profiles.py)."""
+
 
 @dataclass(eq=False)
 class Member:

@@ -223,11 +223,9 @@ class ChatService:
         room = self.rooms.get(member.room)
         if room is not None:
             room.joining.discard(member.peer.nickname)
-        member.phx_ref, diff, delta = self.tracker.track(
-            member.topic,
-            member.peer.nickname,
-            online_meta(member.status, activity=member.activity, kind=member.kind),
-        )
+        meta = online_meta(member.status, activity=member.activity, kind=member.kind)
+        meta.update(member.peer.profile_meta())  # kept by status updates, which copy the meta
+        member.phx_ref, diff, delta = self.tracker.track(member.topic, member.peer.nickname, meta)
         self.presence.add_joiner(member)
         await self._presence_changed(member.topic, diff, delta)
 

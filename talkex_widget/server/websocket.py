@@ -266,6 +266,9 @@ class SocketHandler(RedactingHandler, tornado.websocket.WebSocketHandler):
     def may_moderate(self) -> bool:
         return self.admission.may_moderate()
 
+    def profile_meta(self) -> dict[str, str]:
+        return self.admission.profile_meta()
+
     def close_peer(self, code: int, reason: str) -> None:
         self.close(code, reason)
 

@@ -13,6 +13,7 @@ from talkex_widget.core.hub_access import (
     may_moderate,
     room_refusal,
 )
+from talkex_widget.core.profiles import Profile
 
 ACCESS = "access:services!service=talkex"
 
@@ -44,6 +45,15 @@ def test_fields_the_token_may_not_read_are_empty() -> None:
 )
 def test_display_name_from_user_info_else_the_login_name(info: object, shown: str) -> None:
     assert user(user_info=info).display_name == shown
+
+
+def test_the_hub_gives_a_colour_and_avatar_as_jupyterlab_reads_them() -> None:
+    info = {"display_name": "Alice L", "color": "#0e7490", "avatar_url": "https://a.example/1"}
+    alice = user(user_info=info)
+    assert alice.profile() == Profile("Alice L", "#0e7490", "https://a.example/1")
+    unsafe = user(user_info={"color": "url(x)", "avatar_url": "javascript:alert(1)"})
+    assert (unsafe.color, unsafe.avatar_url, unsafe.profile()) == (None, None, None)
+    assert user(user_info={"display_name": "alice"}).profile() is None  # nothing beyond the name
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,10 @@ from talkex_widget.core.auth import (
     TokenError,
     issue_token,
     issue_view_token,
+    read_view_identity,
     read_view_token,
 )
+from talkex_widget.core.profiles import Profile
 
 
 def test_a_viewer_token_binds_the_viewer_until_it_expires() -> None:
@@ -41,3 +43,14 @@ def test_auth_takes_viewer_tokens_beside_the_shared_token() -> None:
     assert auth.identify(issue_view_token("view-key", "bob", ttl=-1)) is None
     assert auth.identify(issue_view_token("forged", "bob", ttl=60)) is None
     assert Auth("shared").identify(issue_view_token("view-key", "bob", ttl=60)) is None
+
+
+def test_a_viewer_token_carries_how_the_viewer_is_shown_checked_again_on_reading() -> None:
+    profile = Profile("Io Lee", "var(--jp-collaborator-color2)", "/hub/avatar/io.png")
+    token = issue_view_token("view-key", "io", ttl=60, profile=profile)
+    assert read_view_identity("view-key", token).profile == profile
+    # A key holder that signs something the server's rules refuse gets it dropped, not shown.
+    sloppy = Profile("io", "url(https://evil.example/)", "javascript:alert(1)")
+    token = issue_view_token("view-key", "io", ttl=60, profile=sloppy)
+    assert read_view_identity("view-key", token) == Identity("io")
+    assert Auth("shared", view_key="view-key").identify(token) == Identity("io")

@@ -20,6 +20,7 @@ class FakePeer:
         closed_rooms: dict[str, str] | None = None,
         *,
         moderator: bool = False,
+        profile: dict[str, str] | None = None,
     ) -> None:
         self.id = secrets.token_hex(4)
         self.nickname = nickname
@@ -28,6 +29,8 @@ class FakePeer:
         self.closed_rooms = closed_rooms or {}
         self.moderator = moderator
         """Rooms this peer may not join, with the reason (as a hub group room would be)."""
+        self.profile = profile or {}
+        """The presence meta fields a verified identity would give (display name, colour)."""
 
     def send(self, text: str) -> None:
         self.sent.append(text)
@@ -40,6 +43,9 @@ class FakePeer:
 
     def may_moderate(self) -> bool:
         return self.moderator
+
+    def profile_meta(self) -> dict[str, str]:
+        return dict(self.profile)
 
     def frames(self) -> list[list[Any]]:
         return [orjson.loads(text) for text in self.sent]

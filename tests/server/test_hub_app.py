@@ -3,6 +3,7 @@ mode is exercised in every run; tests/hub drive a real JupyterHub, proxy and bro
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,6 +27,16 @@ ACCESS = "access:services!service=talkex"
 USERS: dict[str, dict[str, Any]] = {
     "alice-token": {"kind": "user", "name": "alice", "groups": ["data"], "scopes": [ACCESS]},
     "dave-token": {"kind": "user", "name": "dave", "groups": [], "scopes": [ACCESS]},
+    "erin-token": {
+        "kind": "user",
+        "name": "erin",
+        "scopes": [ACCESS],
+        "user_info": {
+            "display_name": "Erin Example",
+            "color": "#0e7490",
+            "avatar_url": "https://avatars.example/erin.png",
+        },
+    },
     "carol-token": {"kind": "user", "name": "carol", "groups": [], "scopes": ["self"]},
     "service-token": {"kind": "service", "name": "other", "scopes": [ACCESS]},
 }
@@ -132,3 +143,35 @@ async def test_the_messages_api_keeps_group_rooms_to_members(hub_server: str) ->
     assert (await fetch(url, Authorization="token alice-token")).code == 200
     refused = await fetch(url, Authorization="token dave-token")
     assert refused.code == 403 and b"not a member of group data" in refused.body
+
+
+async def test_presence_shows_the_hubs_name_colour_and_avatar(hub_server: str) -> None:
+    erin = Socket(hub_server, {"token": "erin-token"})
+    await erin.connect()
+    try:
+        lobby = RoomClient(erin, "lobby")
+        await lobby.join()
+        await eventually(lambda: "erin" in lobby.presence.state, what="erin by her hub name")
+        (meta,) = lobby.presence.state["erin"]["metas"]
+        assert (meta["display_name"], meta["color"], meta["avatar_url"]) == (
+            "Erin Example",
+            "#0e7490",
+            "https://avatars.example/erin.png",
+        )
+    finally:
+        await erin.disconnect()
+    me = orjson.loads((await fetch(hub_server + "api/me", Authorization="token erin-token")).body)
+    assert me["color"] == "#0e7490" and me["avatar_url"] == "https://avatars.example/erin.png"
+
+
+async def test_a_refused_oauth_callback_logs_no_code(
+    hub_server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The OAuth callback's URL carries the code the hub issued: a refusal (here, a state that
+    matches no cookie) is logged, by Tornado and by the access log, without it."""
+    code = "oauth-code-" + "7" * 24
+    with caplog.at_level(logging.DEBUG):
+        refused = await fetch(hub_server + f"oauth_callback?code={code}&state=unknown")
+    assert refused.code in (400, 403)
+    assert "oauth_callback" in caplog.text
+    assert code not in caplog.text
