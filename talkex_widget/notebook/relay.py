@@ -32,7 +32,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
@@ -68,7 +68,8 @@ def relay_target(url: object, server: ServerInfo) -> str | None:
     """The socket URL to open for a view's ``url``, or ``None`` if it is not ``server``'s.
 
     The URL is rebuilt from the server's own scheme, host and path; only the query (``vsn``,
-    ``nickname``, ``token``) comes from the view.
+    ``nickname``, ``token``) comes from the view. A view without a token (the kernel keeps it
+    from views that can chat as their viewers, see :mod:`.views`) relays with the kernel's.
     """
     if not isinstance(url, str):
         return None
@@ -83,7 +84,10 @@ def relay_target(url: object, server: ServerInfo) -> str | None:
     if given.path.rstrip("/") != path:
         return None
     scheme = "wss" if base.scheme == "https" else "ws"
-    return urlunsplit((scheme, base.netloc, path, given.query, ""))
+    query = given.query
+    if server.token and not parse_qs(query).get("token"):
+        query = "&".join(filter(None, [query, urlencode({"token": server.token})]))
+    return urlunsplit((scheme, base.netloc, path, query, ""))
 
 
 def _where(url: object) -> str:

@@ -32,6 +32,21 @@ def test_relay_target_accepts_only_the_widgets_server() -> None:
     )
 
 
+def test_a_view_without_a_token_relays_with_the_kernels() -> None:
+    """The kernel keeps its token from views that chat as their viewers (notebook/views.py);
+    should one of them relay after all, the kernel adds it. A view's own token stays."""
+    server = ServerInfo("http://127.0.0.1:4000/", "kernel token")
+    base = "ws://127.0.0.1:4000/socket/websocket"
+    assert relay_target(f"{base}?vsn=2.0.0&nickname=ada", server) == (
+        f"{base}?vsn=2.0.0&nickname=ada&token=kernel+token"
+    )
+    assert relay_target(base, server) == f"{base}?token=kernel+token"
+    assert relay_target(f"{base}?token=tv1.x.y", server) == f"{base}?token=tv1.x.y"
+    assert relay_target(f"{base}?vsn=2.0.0", ServerInfo("http://127.0.0.1:4000/")) == (
+        f"{base}?vsn=2.0.0"
+    )
+
+
 def test_relay_carries_phoenix_frames(
     make_widget: Callable[..., ChatWidget],
     standalone: ServerThread,
