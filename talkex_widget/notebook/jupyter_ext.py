@@ -13,12 +13,13 @@ follow whichever server the runtime file names at each request.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from jupyter_server.utils import url_path_join
 
 from talkex_widget.notebook.route import ForwardHandler, RouteSocket, ViewerHandler
-from talkex_widget.notebook.viewer import Viewers
+from talkex_widget.notebook.viewer import ROUTE_ENV, Viewers
 
 __all__ = ["ROUTE", "load_jupyter_server_extension", "route_handlers"]
 
@@ -43,6 +44,9 @@ def load_jupyter_server_extension(serverapp: Any) -> None:
     web_app = serverapp.web_app
     web_app.settings["talkex_viewers"] = Viewers()
     web_app.add_handlers(".*$", route_handlers(web_app.settings["base_url"]))
+    # The kernels this server starts inherit it: their views get an identity here, so the
+    # kernel sends them no shared token (notebook/views.py).
+    os.environ[ROUTE_ENV] = url_path_join(web_app.settings["base_url"], ROUTE)
     serverapp.log.info("Talkex: the chat is routed through %s%s", serverapp.base_url, ROUTE)
 
 

@@ -11,7 +11,8 @@ whoever may use this server's kernels may use their chat). Who is speaking is de
 never by the browser: the upstream socket carries a credential minted for Jupyter's
 ``current_user`` (see :mod:`.viewer`), whatever ``token`` or ``nickname`` the page sent.
 
-- ``GET api/viewer``: who you are in the chat, with a credential for the direct route.
+- ``GET api/viewer?nickname=N&color=C``: who you are in the chat, with a credential for the
+  direct route (``C``: the colour JupyterLab shows for you, see :mod:`.viewer`).
 - ``socket/websocket``: the Phoenix socket, forwarded frame by frame.
 - ``GET healthz`` and ``GET api/...``: forwarded (the message API, attachments); never the
   chat's own pages, which do not belong on Jupyter's origin.
@@ -55,14 +56,18 @@ FORWARDED_HEADERS = (
 """What a forwarded answer keeps; Jupyter adds its own API policy (``default-src 'none'``)."""
 RESOURCE = "kernels"
 """What Jupyter's authorizer is asked about: the chat is the chat of this server's kernels."""
-_CREDENTIALS = ("token", "nickname")
+_CREDENTIALS = ("token", "nickname", "color")
+"""Query parameters the route decides itself (the colour goes into the credential)."""
 
 
 def credential(server: ServerInfo, viewer: Viewer) -> str:
-    """A viewer token naming ``viewer`` on ``server`` (409 if the server takes none)."""
+    """A viewer token naming ``viewer`` on ``server``, with how they are shown (409 if the
+    server takes none)."""
     if server.view_key is None:
         raise web.HTTPError(409, "this Talkex server takes no viewer identities: restart it")
-    return issue_view_token(server.view_key, viewer.nickname, VIEW_TOKEN_TTL)
+    return issue_view_token(
+        server.view_key, viewer.nickname, VIEW_TOKEN_TTL, None, viewer.profile()
+    )
 
 
 class _RouteMixin:
@@ -92,7 +97,8 @@ class _RouteMixin:
         if not allowed:
             raise web.HTTPError(403, f"not allowed to {action} {RESOURCE}")
         wanted = self.get_query_argument("nickname", None)  # type: ignore[attr-defined]
-        return self.viewers.viewer(user, wanted)
+        colour = self.get_query_argument("color", None)  # type: ignore[attr-defined]
+        return self.viewers.viewer(user, wanted, colour)
 
     def upstream_query(self, server: ServerInfo, viewer: Viewer) -> str:
         """The page's query with the viewer's own credential instead of any it sent."""

@@ -19,6 +19,15 @@ trait: the ``nickname`` argument, ``JUPYTERHUB_USER`` or the login name):
   after; anyone else viewing that widget meanwhile chats under the anonymous name Jupyter
   shows for them ("Anonymous Io").
 
+How the viewer is shown (:meth:`Viewer.profile`, signed into the token beside the nickname):
+the name, colour and avatar JupyterLab shows for them. Jupyter's own colour and avatar when
+its user has them (a hub's ``user_info``, a custom identity provider); else, for the colour,
+the one JupyterLab picked in the viewer's browser from its seven collaborator colours, which
+the view passes on (:data:`~talkex_widget.core.profiles.JUPYTER_COLOURS` only: a view can
+choose its own colour among those, as JupyterLab lets anyone do, and nothing else). A named
+user's display name is shown; an anonymous one's never is beyond their nickname (a person
+alone sees their usual name; a collaborator's nickname already is "Anonymous Io").
+
 This module has no I/O: :mod:`.route` asks it, then signs the answer.
 """
 
@@ -33,7 +42,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Viewer", "Viewers", "is_anonymous", "owner_login"]
+from talkex_widget.core.profiles import (
+    JUPYTER_COLOURS,
+    Profile,
+    checked_avatar_url,
+    checked_colour,
+)
+
+__all__ = ["ROUTE_ENV", "Viewer", "Viewers", "is_anonymous", "owner_login", "viewers_vouched"]
+
+ROUTE_ENV = "TALKEX_JUPYTER_ROUTE"
+"""Set by the Jupyter server extension in its server's environment, which the kernels it starts
+inherit: their views can learn who their viewer is, so the kernel keeps its shared token."""
 
 _ANONYMOUS_ID = re.compile(r"[0-9a-f]{32}")
 MAX_WANTED = 200
@@ -60,6 +80,13 @@ def owner_login() -> str:
         return "anonymous"
 
 
+def viewers_vouched(view_key: str | None) -> bool:
+    """Whether this kernel's views chat as their viewers, vouched for by the extension: the
+    Jupyter server that started the kernel has it (:data:`ROUTE_ENV`) and the Talkex server
+    takes its viewer tokens (a ``view_key``). Then no view needs the shared token."""
+    return bool(view_key) and bool(os.environ.get(ROUTE_ENV))
+
+
 def is_anonymous(user: Any) -> bool:
     """A user jupyter_server made up for a token login (random hex id, "Anonymous <moon>")."""
     username = str(getattr(user, "username", ""))
@@ -78,7 +105,14 @@ class Viewer:
     display_name: str
     initials: str | None = None
     color: str | None = None
+    """Jupyter's colour for the user, else the one JupyterLab picked in their browser."""
     avatar_url: str | None = None
+    anonymous: bool = False
+
+    def profile(self) -> Profile:
+        """How the chat shows this viewer (checked: a field that fails is left out)."""
+        shown = None if self.anonymous else self.display_name
+        return Profile.checked(shown, self.color, self.avatar_url).without_name(self.nickname)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,13 +151,15 @@ class Viewers:
         self._claims[wanted] = (username, now)
         return username
 
-    def viewer(self, user: Any, wanted: str | None = None) -> Viewer:
+    def viewer(self, user: Any, wanted: str | None = None, colour: str | None = None) -> Viewer:
         """The chat identity of Jupyter's ``current_user``, viewing a widget whose nickname
-        is ``wanted`` (``None``: the owner's default)."""
+        is ``wanted`` (``None``: the owner's default), in a browser where JupyterLab shows
+        them in ``colour`` (used only when Jupyter has no colour for them)."""
         username = str(user.username)
         display = str(getattr(user, "display_name", "") or getattr(user, "name", "") or username)
         wanted = (wanted or "").strip()[:MAX_WANTED] or self.owner
-        if is_anonymous(user):
+        anonymous = is_anonymous(user)
+        if anonymous:
             with self._lock:
                 holder = self._holder(wanted, username)
             nickname = wanted if holder == username else display
@@ -134,6 +170,8 @@ class Viewers:
             nickname=nickname,
             display_name=display,
             initials=getattr(user, "initials", None),
-            color=getattr(user, "color", None),
-            avatar_url=getattr(user, "avatar_url", None),
+            color=checked_colour(getattr(user, "color", None))
+            or (colour if colour in JUPYTER_COLOURS else None),
+            avatar_url=checked_avatar_url(getattr(user, "avatar_url", None)),
+            anonymous=anonymous,
         )

@@ -2,7 +2,15 @@
 
 The token is never a trait: traits are saved with the notebook. Each view asks for it with a
 ``{kind: "hello", view}`` custom message and the kernel answers ``{kind: "config", view, token,
-server_url[, host]}``; the answer lives only in the browser's memory. ``host: "notebook"`` says a
+server_url[, host]}``; the answer lives only in the browser's memory.
+
+No view gets the shared token when the views can chat as their viewers instead
+(:func:`~.viewer.viewers_vouched`: the kernel's Jupyter server has the Talkex extension and
+the server takes its viewer tokens). The rule is per kernel, not per view: a comm message
+reaches every browser connected to the kernel, so a token sent to the owner's view would sit
+in each collaborator's browser too. A view that then gets no identity from the extension
+(a front end without it) relays through the kernel, which adds its own token
+(:func:`~.relay.relay_target`). ``host: "notebook"`` says a
 kernel hosts the server: should it stay away, the view says
 :data:`~.takeover.GONE_MESSAGE` rather than spin. Every other custom message
 belongs to the relay (:mod:`.relay`), which carries Phoenix frames for views that cannot reach
@@ -22,6 +30,7 @@ from tornado.httpclient import AsyncHTTPClient
 from talkex_widget.notebook.discovery import ServerInfo
 from talkex_widget.notebook.embedded import LoopThread, manager
 from talkex_widget.notebook.relay import RelayHub
+from talkex_widget.notebook.viewer import viewers_vouched
 
 __all__ = ["CommSend", "Views"]
 
@@ -106,7 +115,9 @@ class Views:
         if info.hub:  # the viewer signs in to the hub: the kernel owner's token stays here
             self.post({"kind": "config", "view": view, "server_url": info.url, "hub": True})
         else:
-            config = {"kind": "config", "view": view, "token": info.token, "server_url": info.url}
+            config = {"kind": "config", "view": view, "server_url": info.url}
+            if not viewers_vouched(info.view_key):
+                config["token"] = info.token
             if info.pid is not None:  # a kernel hosts it: it may stop, and another take over
                 config["host"] = "notebook"
             self.post(config)

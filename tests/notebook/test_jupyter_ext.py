@@ -14,13 +14,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from talkex_widget.core.auth import issue_view_token, read_view_token
+from talkex_widget.core.auth import Identity, issue_view_token, read_view_identity, read_view_token
+from talkex_widget.core.profiles import Profile
 from talkex_widget.notebook.discovery import read_runtime_file, runtime_file
 from talkex_widget.notebook.embedded import ServerManager, ServerThread
 from talkex_widget.server.app import ServerConfig
@@ -240,4 +242,43 @@ async def test_the_embedded_server_shares_its_view_key_through_the_runtime_file_
     )
     await join(ws, "embedded")
     assert await online_until(ws, bool) == {"ada"}
+    ws.close()
+
+
+COLOUR = "var(--jp-collaborator-color4)"
+
+
+def test_the_viewer_token_says_how_jupyterlab_shows_the_viewer(
+    lab: Lab, route_server: ServerThread
+) -> None:
+    """Under token login Jupyter has no colour for anyone: the one JupyterLab picked in the
+    viewer's browser goes into the token, if it is one of JupyterLab's own."""
+    wanted = f"ada-{os.urandom(3).hex()}"
+    status, first = get(lab, f"/talkex/api/viewer?nickname={wanted}&color={quote(COLOUR)}")
+    assert status == 200
+    assert read_view_identity(VIEW_KEY, first["token"]) == Identity(
+        wanted, None, Profile(None, COLOUR)
+    )
+    assert first["color"] == COLOUR
+    status, second = get(lab, f"/talkex/api/viewer?nickname={wanted}&color={quote('url(x)')}")
+    assert status == 200
+    assert read_view_identity(VIEW_KEY, second["token"]) == Identity(second["nickname"])
+
+
+async def test_the_route_socket_carries_the_viewers_colour_into_presence(
+    lab: Lab, route_server: ServerThread
+) -> None:
+    wanted = f"cy-{os.urandom(3).hex()}"
+    ws = await route_socket(lab, f"nickname={wanted}&color={quote(COLOUR)}", login(lab))
+    await join(ws, "colours")
+    while True:
+        message = await asyncio.wait_for(ws.read_message(), 15)
+        assert message is not None
+        _, _, _, event, payload = orjson.loads(message)
+        people = payload if event == "presence_state" else payload.get("joins", {})
+        if event.startswith("presence") and wanted in people:
+            break
+    (meta,) = people[wanted]["metas"]
+    assert meta["color"] == COLOUR
+    assert "display_name" not in meta  # an anonymous Jupyter user: shown as their nickname
     ws.close()

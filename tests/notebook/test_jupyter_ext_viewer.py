@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jupyter_server.auth import User
 
+from talkex_widget.core.profiles import Profile
 from talkex_widget.notebook.viewer import CLAIM_IDLE, Viewers, is_anonymous
 
 
@@ -48,3 +49,23 @@ def test_named_users_are_who_jupyter_says_and_the_owner_keeps_the_widgets_name()
     assert viewers.viewer(User("ada", "Ada Lovelace"), None).nickname == "ada"
     bob = viewers.viewer(User("bob", "Bob", "Bobby"), "ada")  # a hub collaborator
     assert (bob.nickname, bob.display_name) == ("bob", "Bobby")
+
+
+def test_viewers_are_shown_with_jupyters_name_and_colour() -> None:
+    """Jupyter's colour wins; without one, the colour JupyterLab picked in the viewer's
+    browser, if it is one of JupyterLab's own; a named user's display name, never an
+    anonymous one's beyond their nickname."""
+    viewers = Viewers(owner="ada")
+    colour = "var(--jp-collaborator-color5)"
+    io, europa = anonymous("Io", "a"), anonymous("Europa", "b")
+    assert viewers.viewer(io, "ada", colour).profile() == Profile(None, colour)
+    assert viewers.viewer(europa, "ada", colour).profile() == Profile(None, colour)
+    assert viewers.viewer(europa, "ada").nickname == "Anonymous Europa"
+    for asked in ("red", "#ff0000", "var(--jp-collaborator-color1);x", "var(--tx-bg)"):
+        assert viewers.viewer(europa, "ada", asked).profile() == Profile()
+    bob = User("bob", "Bob", "Bobby B", color="#123456", avatar_url="/hub/avatar/bob")
+    assert viewers.viewer(bob, "ada", colour).profile() == Profile(
+        "Bobby B", "#123456", "/hub/avatar/bob"
+    )
+    unsafe = User("bob", "Bob", "Bob", color="url(x)", avatar_url="javascript:alert(1)")
+    assert viewers.viewer(unsafe, None, colour).profile() == Profile("Bob", colour)
