@@ -30,6 +30,7 @@ from typing import Any
 import nbformat
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from talkex_widget import ChatWidget
 from talkex_widget.notebook import embedded
@@ -63,10 +64,15 @@ STANDALONE_TOKEN = "standalone-token"
 START_TIMEOUT = 90
 KERNEL_TIMEOUT = 60_000
 JOIN_TIMEOUT = 30_000
+RUN_ALL_TIMEOUT = 15_000
+RUN_ALL_ATTEMPTS = 3
 EXPECT_TIMEOUT = 15_000
 SETTINGS = {
     "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    # The theme follows the browser's colour scheme: a context made with color_scheme="dark"
+    # (or page.emulate_media) gets JupyterLab Dark, the default context JupyterLab Light.
+    "@jupyterlab/apputils-extension/themes": {"adaptive-theme": True},
 }
 
 
@@ -287,9 +293,29 @@ def open_notebook(context: Any, lab: Lab, name: str, *, app: str = "lab") -> Pag
         }""",
         timeout=KERNEL_TIMEOUT,
     )
-    page.locator(".lm-MenuBar-itemLabel").get_by_text("Run", exact=True).click()
-    page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+    run_all_cells(page)
     return page
+
+
+def run_all_cells(page: Page) -> None:
+    """Run All, again if no cell took it: a kernel that has only just connected can drop the
+    first request, which leaves every prompt at ``[ ]:`` (seen on a loaded machine)."""
+    for _ in range(RUN_ALL_ATTEMPTS):
+        page.locator(".lm-MenuBar-itemLabel").get_by_text("Run", exact=True).click()
+        page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+        try:
+            page.wait_for_function(
+                """() => {
+                    const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+                    const prompts = [...(panel?.querySelectorAll('.jp-InputPrompt') ?? [])];
+                    return prompts.some((p) => /\\[(\\*|\\d+)\\]/.test(p.textContent));
+                }""",
+                timeout=RUN_ALL_TIMEOUT,
+            )
+            return
+        except PlaywrightTimeout:
+            continue
+    pytest.fail(f"no cell ran after {RUN_ALL_ATTEMPTS} 'Run All Cells'")
 
 
 def chat_cells(room: str, nickname: str, server: str | None = None) -> tuple[str, str]:
