@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { AVATAR_COLOURS, avatarColour, initials } from "../src/lib/avatar.js";
+import {
+  AVATAR_COLOURS,
+  avatarBackground,
+  avatarColour,
+  avatarSource,
+  contrast,
+  initials,
+  inkFor,
+  parseColour,
+  profileColour,
+} from "../src/lib/avatar.js";
 
 describe("initials", () => {
   it("takes the first letter of the first two words", () => {
@@ -36,5 +46,74 @@ describe("avatarColour", () => {
       seen.add(colour);
     }
     expect(seen.size).toBe(AVATAR_COLOURS);
+  });
+});
+
+// JupyterLab 4's collaborator colours, light theme then dark (its theme stylesheets).
+const JUPYTERLAB_COLOURS = [
+  ...["#ffad8e", "#dac83d", "#72dd76", "#00e4d0", "#45d4ff", "#e2b1ff", "#ff9de6"],
+  ...["#ad4a00", "#7b6a00", "#007e00", "#008772", "#0079b9", "#8b45c6", "#be208b"],
+];
+
+describe("profile colours", () => {
+  it("takes hex colours and JupyterLab's seven collaborator colours, nothing else", () => {
+    for (const ok of ["#abc", "#A1B2C3", "var(--jp-collaborator-color1)", "var(--jp-collaborator-color7)"]) {
+      expect(profileColour(ok)).toBe(ok);
+    }
+    for (const bad of [
+      "red",
+      "#abcd",
+      "var(--jp-collaborator-color8)",
+      "var(--jp-collaborator-color1);background:url(x)",
+      "var(--tx-bg)",
+      "url(https://evil.example/)",
+      null,
+      3,
+    ]) {
+      expect(profileColour(bad)).toBeNull();
+    }
+  });
+
+  it("falls back to the name's own colour where JupyterLab's variables do not exist", () => {
+    expect(avatarBackground("var(--jp-collaborator-color3)")).toBe(
+      "var(--jp-collaborator-color3, var(--tx-avatar-bg))",
+    );
+    expect(avatarBackground("#0e7490")).toBe("#0e7490");
+    expect(avatarBackground("expression(alert(1))")).toBeNull();
+    expect(avatarBackground(null)).toBeNull();
+  });
+
+  it("inks initials black or white, whichever reads at 4.5:1 on every JupyterLab colour", () => {
+    for (const colour of JUPYTERLAB_COLOURS) {
+      const ink = inkFor(colour);
+      expect(contrast(parseColour(colour), parseColour(ink))).toBeGreaterThanOrEqual(4.5);
+    }
+    expect(inkFor("#ffad8e")).toBe("#000000");
+    expect(inkFor("rgb(173, 74, 0)")).toBe("#ffffff");
+    expect(inkFor("rgba(0, 121, 185, 1)")).toBe("#ffffff");
+    expect(inkFor("transparent")).toBeNull();
+  });
+});
+
+describe("avatarSource", () => {
+  it("loads pictures over https or from the page's own origin only", () => {
+    for (const ok of ["https://avatars.example/u/1?s=64", "/hub/avatar/ada.png"]) {
+      expect(avatarSource(ok)).toBe(ok);
+    }
+    for (const bad of [
+      "http://avatars.example/u/1",
+      "javascript:alert(1)",
+      "data:image/svg+xml,<svg onload=alert(1)>",
+      "//evil.example/a.png",
+      "/\\evil.example/a.png",
+      "https://user:pw@avatars.example/a.png",
+      'https://a.example/a.png" onerror="alert(1)',
+      "https://a.example/a b.png",
+      `https://a.example/${"x".repeat(512)}`,
+      "",
+      null,
+    ]) {
+      expect(avatarSource(bad)).toBeNull();
+    }
   });
 });

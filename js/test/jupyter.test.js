@@ -1,5 +1,12 @@
 import { describe, expect, it, vi } from "vitest";
-import { fetchViewer, jupyterBaseUrl, keepViewer, routeSocketUrl } from "../src/lib/jupyter.js";
+import {
+  JUPYTER_USER_KEY,
+  fetchViewer,
+  jupyterBaseUrl,
+  jupyterColour,
+  keepViewer,
+  routeSocketUrl,
+} from "../src/lib/jupyter.js";
 
 function page(config) {
   return {
@@ -30,6 +37,35 @@ describe("routeSocketUrl", () => {
     expect(url).toBe(
       "wss://hub.example/user/ada/talkex/socket/websocket?nickname=ada&vsn=2.0.0",
     );
+  });
+});
+
+describe("jupyterColour", () => {
+  const storage = (value) => ({ getItem: (key) => (key === JUPYTER_USER_KEY ? value : null) });
+  it("reads the colour JupyterLab keeps for the user, if it is one of JupyterLab's own", () => {
+    const identity = (color) => JSON.stringify({ username: "x", name: "Anonymous Io", color });
+    expect(jupyterColour(storage(identity("var(--jp-collaborator-color2)")))).toBe("var(--jp-collaborator-color2)");
+    expect(jupyterColour(storage(identity("#ff0000")))).toBeNull(); // Jupyter's own colours come from the server
+    expect(jupyterColour(storage(identity(undefined)))).toBeNull();
+    expect(jupyterColour(storage("not json"))).toBeNull();
+    expect(jupyterColour(storage(null))).toBeNull();
+    expect(
+      jupyterColour({
+        getItem() {
+          throw new Error("SecurityError");
+        },
+      }),
+    ).toBeNull();
+  });
+
+  it("goes with the viewer's questions to the extension", async () => {
+    const colour = "var(--jp-collaborator-color2)";
+    expect(routeSocketUrl("ws://s:1/socket/websocket?nickname=ada&color=red", "/", "http://lab:8888/lab", colour)).toBe(
+      "ws://lab:8888/talkex/socket/websocket?nickname=ada&color=var%28--jp-collaborator-color2%29",
+    );
+    const asked = [];
+    await fetchViewer("/", "ada", async (url) => asked.push(url) && { status: 404 }, colour);
+    expect(asked).toEqual(["/talkex/api/viewer?nickname=ada&color=var(--jp-collaborator-color2)"]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { Presence } from "phoenix";
 import { describe, expect, it } from "vitest";
-import { buildPresenceList } from "../src/lib/presence.js";
+import { buildPresenceList, shownAs } from "../src/lib/presence.js";
 
 const meta = (ref, status = "online", extra = {}) => ({
   status,
@@ -107,6 +107,72 @@ describe("buildPresenceList", () => {
       ],
       "me",
     );
-    expect(rows).toEqual([{ name: "x", status: "online", activity: null, count: 2, self: false, onlineAt: "2024-03-01T09:00:00.000Z" }]);
+    expect(rows).toEqual([
+      {
+        name: "x",
+        displayName: null,
+        color: null,
+        avatarUrl: null,
+        status: "online",
+        activity: null,
+        count: 2,
+        self: false,
+        onlineAt: "2024-03-01T09:00:00.000Z",
+      },
+    ]);
+  });
+
+  it("shows a verified person as their display name and colour, keyed by their nickname", () => {
+    const io = {
+      display_name: "Io Lee",
+      color: "var(--jp-collaborator-color3)",
+      avatar_url: "https://avatars.example/io.png",
+    };
+    const state = Presence.syncState(
+      {},
+      {
+        // The kernel's link carries no profile; the view, vouched for by the extension, does.
+        io: { metas: [meta("1", "online", { kind: "kernel" }), meta("2", "online", io)] },
+        "Anonymous Europa": { metas: [meta("3", "online", { color: "var(--jp-collaborator-color6)" })] },
+        zed: { metas: [meta("4")] },
+      },
+    );
+    const rows = buildPresenceList(entries(state), "io");
+    expect(rows.map((r) => [r.name, r.displayName, r.color, r.avatarUrl, r.self])).toEqual([
+      ["Anonymous Europa", null, "var(--jp-collaborator-color6)", null, false],
+      ["io", "Io Lee", "var(--jp-collaborator-color3)", "https://avatars.example/io.png", true],
+      ["zed", null, null, null, false],
+    ]);
+    expect(rows.map(shownAs)).toEqual(["Anonymous Europa", "Io Lee", "zed"]);
+  });
+
+  it("ignores a profile the rules refuse, field by field", () => {
+    const [row] = buildPresenceList(
+      [
+        {
+          name: "eve",
+          metas: [
+            meta("1", "online", {
+              display_name: "x".repeat(65),
+              color: "url(https://evil.example/)",
+              avatar_url: "javascript:alert(1)",
+            }),
+          ],
+        },
+      ],
+      "me",
+    );
+    expect([row.displayName, row.color, row.avatarUrl]).toEqual([null, null, null]);
+  });
+
+  it("sorts by the name shown", () => {
+    const rows = buildPresenceList(
+      [
+        { name: "zz", metas: [meta("1", "online", { display_name: "Ada" })] },
+        { name: "bob", metas: [meta("2")] },
+      ],
+      "me",
+    );
+    expect(rows.map((r) => r.name)).toEqual(["zz", "bob"]);
   });
 });

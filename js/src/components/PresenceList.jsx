@@ -1,3 +1,4 @@
+import { shownAs } from "../lib/presence.js";
 import { displayName } from "../lib/sanitize.js";
 import { Avatar } from "./Avatar.jsx";
 import { Name } from "./Name.jsx";
@@ -6,6 +7,10 @@ import { Name } from "./Name.jsx";
  * Who is in the room: one row per person. The name has a line of its own (never cut to make
  * room); below it, away and busy are said in words as well as colours, with what a busy
  * person is running: "busy · running model.fit".
+ *
+ * A person a verified identity names is shown as JupyterLab or the hub shows them: their
+ * display name (with the key, "@ada", which mentions use) and colour or picture. The row's
+ * `data-nickname` is always the key.
  */
 export function PresenceList({ people }) {
   return (
@@ -21,12 +26,13 @@ export function PresenceList({ people }) {
           title={rowTitle(person)}
         >
           <span className="tx-avatar-box">
-            <Avatar name={person.name} />
+            <Avatar name={person.name} label={shownAs(person)} colour={person.color} src={person.avatarUrl} />
             <span className={`tx-dot tx-dot-${person.status}`} role="img" aria-label={person.status} />
           </span>
           <span className="tx-person-text">
             <span className="tx-person-name">
-              <Name name={person.name} />
+              <Name name={shownAs(person)} />
+              {person.displayName && <Name name={`@${person.name}`} className="tx-handle" />}
               {person.count > 1 && <span className="tx-count">×{person.count}</span>}
               {person.self && <span className="tx-you">you</span>}
             </span>
@@ -55,5 +61,6 @@ function StatusLine({ status, activity }) {
 function rowTitle(person) {
   const activity = person.activity ? `: ${displayName(person.activity)}` : "";
   const count = person.count > 1 ? ` · ${person.count} connections` : "";
-  return `${displayName(person.name)} · ${person.status}${activity}${count}`;
+  const handle = person.displayName ? ` (@${displayName(person.name)})` : "";
+  return `${displayName(shownAs(person))}${handle} · ${person.status}${activity}${count}`;
 }

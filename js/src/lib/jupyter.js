@@ -6,7 +6,30 @@
 // Without it (VS Code, Colab, the extension turned off) both are absent and the view keeps the
 // kernel's config: direct socket, then the comm relay.
 
+import { JUPYTER_COLOUR_RE } from "./avatar.js";
+
 export const ROUTE = "talkex/";
+
+/** Where JupyterLab and Notebook 7 keep the identity they show for the user (their UserManager). */
+export const JUPYTER_USER_KEY = "@jupyterlab/services:UserManager#user";
+
+/**
+ * The colour JupyterLab shows for the person at this page: under token login Jupyter's server
+ * knows none, and JupyterLab picks one of its seven collaborator colours in the browser and
+ * keeps it in localStorage. The extension signs it into the viewer's token (only those seven
+ * are taken), so the presence list shows people in the colour JupyterLab shows them in.
+ * Null outside JupyterLab (no such entry) or where storage cannot be read.
+ */
+export function jupyterColour(storage) {
+  try {
+    const store = storage ?? globalThis.localStorage;
+    const identity = JSON.parse(store?.getItem(JUPYTER_USER_KEY) || "null");
+    const colour = identity && identity.color;
+    return typeof colour === "string" && JUPYTER_COLOUR_RE.test(colour) ? colour : null;
+  } catch {
+    return null;
+  }
+}
 
 /** The page's Jupyter base URL ("/" or "/user/ada/"), or null outside a Jupyter page. */
 export function jupyterBaseUrl(doc = globalThis.document) {
@@ -24,13 +47,16 @@ export function jupyterBaseUrl(doc = globalThis.document) {
 /**
  * Maps a direct socket URL (`ws://127.0.0.1:PORT/socket/websocket?vsn=...&nickname=...&token=...`)
  * to the same socket through the Jupyter route on the page's origin. The token is left out: the
- * route sends the server a credential of its own for the logged-in viewer.
+ * route sends the server a credential of its own for the logged-in viewer, with the colour
+ * JupyterLab shows for them (`colour`) when there is one.
  */
-export function routeSocketUrl(directUrl, baseUrl, pageUrl = globalThis.location?.href) {
+export function routeSocketUrl(directUrl, baseUrl, pageUrl = globalThis.location?.href, colour = jupyterColour()) {
   const page = new URL(pageUrl);
   const direct = new URL(directUrl, pageUrl);
   const query = new URLSearchParams(direct.search);
   query.delete("token");
+  query.delete("color");
+  if (colour) query.set("color", colour);
   const scheme = page.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${page.host}${baseUrl}${ROUTE}socket/websocket?${query}`;
 }
@@ -38,9 +64,11 @@ export function routeSocketUrl(directUrl, baseUrl, pageUrl = globalThis.location
 /**
  * Who the viewer is in the chat of a widget whose nickname is `nickname`: `{asked, nickname,
  * token, serverUrl, displayName, color}`, or null when the page has no extension (or no server for it).
+ * `colour`: the one JupyterLab shows for the viewer, for the extension to sign in.
  */
-export async function fetchViewer(baseUrl, nickname, fetchImpl = globalThis.fetch) {
-  const url = `${baseUrl}${ROUTE}api/viewer?nickname=${encodeURIComponent(nickname)}`;
+export async function fetchViewer(baseUrl, nickname, fetchImpl = globalThis.fetch, colour = jupyterColour()) {
+  const shown = colour ? `&color=${encodeURIComponent(colour)}` : "";
+  const url = `${baseUrl}${ROUTE}api/viewer?nickname=${encodeURIComponent(nickname)}${shown}`;
   let body;
   try {
     const response = await fetchImpl(url, {

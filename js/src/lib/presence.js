@@ -1,5 +1,9 @@
 // The presence list shown to the reader, built from Phoenix presence state.
+import { avatarSource, profileColour } from "./avatar.js";
 import { isStatus } from "./validate.js";
+
+/** Longest display name shown (core/profiles.py MAX_DISPLAY_NAME); longer ones are ignored. */
+export const MAX_DISPLAY_NAME = 64;
 
 /** The `kind` a notebook kernel's own link declares in its meta: not a tab of the person. */
 export const KERNEL_KIND = "kernel";
@@ -11,7 +15,13 @@ const PRESENCE_RANK = { busy: 3, online: 2, away: 1 };
 
 /**
  * One row per person from `presence.list((name, {metas}) => ({name, metas}))`:
- * [{name, status, activity, count, self, onlineAt}], sorted case-insensitively.
+ * [{name, displayName, color, avatarUrl, status, activity, count, self, onlineAt}], sorted
+ * case-insensitively by the name shown.
+ *
+ * `name` is the presence key (who the person is: mentions, "you"); `displayName`, `color` and
+ * `avatarUrl` say how to show them, from a meta the server filled from a verified identity (a
+ * viewer token from the Jupyter extension, the hub). Each is taken from the latest meta that
+ * has a valid one (a kernel's link has none); null when none has.
  *
  * `count` is the number of browser views and pages: a kernel's own link (meta `kind:
  * "kernel"`) is the same person through a notebook already shown, so it adds no "×N". The
@@ -29,8 +39,12 @@ export function buildPresenceList(entries, selfName) {
       .map((meta) => meta.online_at)
       .filter(Boolean)
       .sort()[0];
+    const displayName = latest(metas, (meta) => shownName(meta.display_name, entry.name));
     rows.push({
       name: entry.name,
+      displayName,
+      color: latest(metas, (meta) => profileColour(meta.color)),
+      avatarUrl: latest(metas, (meta) => avatarSource(meta.avatar_url)),
       status: statusOf(shown),
       // What a busy person is running ("fit model"), from the same meta.
       activity: typeof shown.activity === "string" && shown.activity ? shown.activity : null,
@@ -40,6 +54,25 @@ export function buildPresenceList(entries, selfName) {
     });
   }
   return rows.sort(compareNames);
+}
+
+function latest(metas, pick) {
+  for (let i = metas.length - 1; i >= 0; i -= 1) {
+    const value = pick(metas[i]);
+    if (value) return value;
+  }
+  return null;
+}
+
+function shownName(value, key) {
+  if (typeof value !== "string") return null;
+  const name = value.trim();
+  return name && name.length <= MAX_DISPLAY_NAME && name !== key ? name : null;
+}
+
+/** The name a row shows: the display name when there is one, else the key. */
+export function shownAs(person) {
+  return person.displayName || person.name;
 }
 
 function statusOf(meta) {
@@ -55,8 +88,8 @@ function mostPresent(metas) {
 }
 
 function compareNames(a, b) {
-  const x = a.name.toLowerCase();
-  const y = b.name.toLowerCase();
+  const x = shownAs(a).toLowerCase();
+  const y = shownAs(b).toLowerCase();
   if (x !== y) return x < y ? -1 : 1;
   if (a.name === b.name) return 0;
   return a.name < b.name ? -1 : 1;
