@@ -3,7 +3,9 @@
 // (localStorage "talkex.nickname"), else the form with the room filled in.
 // The shell's <body> tells where the server lives (`data-base`, `/services/talkex/` on a
 // JupyterHub) and, when the server knows who you are (`data-user`, the hub user), the name:
-// then there is no nickname to choose.
+// then there is no nickname to choose. `data-hosted-by="notebook"`: a notebook kernel hosts the
+// server, so a long outage says the notebook stopped (lib/outage.js) instead of only
+// "reconnecting".
 import { useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { JoinForm } from "./components/JoinForm.jsx";
@@ -14,6 +16,7 @@ import { nicknameError, roomError } from "./lib/validate.js";
 export const NICKNAME_KEY = "talkex.nickname";
 const BASE = document.body.dataset.base || "/";
 const SIGNED_IN_AS = document.body.dataset.user || "";
+const HOSTED_BY = document.body.dataset.hostedBy || null;
 
 function storedNickname() {
   try {
@@ -55,7 +58,13 @@ function extraParams() {
 function Room({ room, nickname, onChangeNickname }) {
   const [session, setSession] = useState(null);
   useEffect(() => {
-    const next = new ChatSession({ room, nickname, endPoint: `${BASE}socket`, params: extraParams() });
+    const next = new ChatSession({
+      room,
+      nickname,
+      endPoint: `${BASE}socket`,
+      params: extraParams(),
+      host: HOSTED_BY,
+    });
     next.connect();
     setSession(next);
     return () => next.disconnect();

@@ -6,6 +6,8 @@
 // token: the view reaches the hub's Talkex service through the page's own origin as the person
 // viewing it (their hub login), offers "Sign in to chat" until the service knows them, and
 // never uses the relay (the kernel would speak as its owner).
+// `host: "notebook"` in the config says a kernel hosts the server: when it stays unreachable
+// the view says the notebook stopped (lib/outage.js) and keeps retrying underneath.
 // In a Jupyter page whose server has the Talkex extension, the view first asks it who the
 // viewer is (lib/jupyter.js) and chats as that person, with the token the extension signed;
 // its socket goes direct, else through the Jupyter route, else through the relay.
@@ -107,6 +109,7 @@ function render({ model, el }) {
       endPoint: socketEndPoint(serverUrl),
       params: token ? { token } : {},
       socketOptions: { transport: transports.Transport },
+      host: config.host,
     });
     session.connect();
     draw(<RoomView key={randomId()} session={session} onStatusChange={pickStatus} />);
@@ -154,12 +157,14 @@ function render({ model, el }) {
         token: msg.token || null,
         server_url: msg.server_url || null,
         hub: msg.hub === true,
+        host: typeof msg.host === "string" ? msg.host : null,
       };
       const same =
         config &&
         config.token === next.token &&
         config.server_url === next.server_url &&
-        config.hub === next.hub;
+        config.hub === next.hub &&
+        config.host === next.host;
       config = next;
       clearInterval(helloTimer);
       if (!same) restart();

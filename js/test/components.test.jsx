@@ -6,6 +6,7 @@ import { JoinForm } from "../src/components/JoinForm.jsx";
 import { MessageList } from "../src/components/MessageList.jsx";
 import { PresenceList } from "../src/components/PresenceList.jsx";
 import { RoomView } from "../src/components/RoomView.jsx";
+import { HOST_GONE_MESSAGE } from "../src/lib/outage.js";
 import { ChatSession } from "../src/lib/session.js";
 import { DEFAULT_MAX_BODY } from "../src/lib/validate.js";
 import { act, click, key, mount, type } from "./helpers/dom.js";
@@ -283,6 +284,19 @@ describe("RoomView", () => {
       select.dispatchEvent(new Event("change", { bubbles: true }));
     });
     expect(session.setStatus).toHaveBeenCalledWith("busy");
+  });
+
+  it("shows the notebook host gone as a status banner, no alert, until the session is back", () => {
+    const session = new ChatSession({ room: "lobby", nickname: "me", host: "notebook" });
+    view = mount(<RoomView session={session} />);
+    const banner = () => view.container.querySelector(".tx-host-gone");
+    expect(banner()).toBeNull();
+    act(() => session.update({ connection: "reconnecting", hostGone: true }));
+    expect(banner().getAttribute("role")).toBe("status");
+    expect(banner().textContent).toBe(HOST_GONE_MESSAGE);
+    expect(view.container.querySelector('[role="alert"]')).toBeNull();
+    act(() => session.update({ connection: "connected", hostGone: false }));
+    expect(banner()).toBeNull();
   });
 
   it("gives the composer the limit the session learnt from the join reply", () => {

@@ -16,12 +16,14 @@ afterEach(async () => {
   await server.close();
 });
 
-function open(nickname, { room = "lobby", ...options } = {}) {
+function open(nickname, { room = "lobby", host, hostGoneAfterMs, ...options } = {}) {
   const session = new ChatSession({
     room,
     nickname,
     endPoint: server.url,
     params: { token: "t0k" },
+    host,
+    hostGoneAfterMs,
     socketOptions: {
       transport: WebSocket,
       reconnectAfterMs: () => 50,
@@ -204,6 +206,37 @@ describe("ChatSession", () => {
     server.dropConnections();
     await waitFor(() => server.joins.length >= 4, { what: "rejoins" });
     expect(server.joins.some((j) => j.status === "away")).toBe(true);
+  });
+
+  it("says a notebook host is gone once unreachable for a while, and takes it back on reconnect", async () => {
+    const hosted = open("alice", { host: "notebook", hostGoneAfterMs: 300 });
+    const standalone = open("bob", { hostGoneAfterMs: 300 });
+    await joined(hosted);
+    await joined(standalone);
+    expect(hosted.getSnapshot().hostGone).toBe(false);
+
+    server.refuseSockets = true; // as when the kernel hosting the server has stopped
+    server.dropConnections();
+    await waitFor(() => hosted.getSnapshot().hostGone, { what: "host gone" });
+    expect(hosted.getSnapshot().connection).toBe("reconnecting");
+    // Not hosted by a notebook: the same outage stays a plain "reconnecting".
+    expect(standalone.getSnapshot()).toMatchObject({ connection: "reconnecting", hostGone: false });
+    expect(hosted.send("written while the host is away")).toBeNull();
+
+    server.refuseSockets = false; // another kernel serves again on the same port
+    await waitFor(() => hosted.getSnapshot().joined, { what: "rejoin" });
+    expect(hosted.getSnapshot().hostGone).toBe(false);
+    await waitFor(() => hosted.getSnapshot().pending.length === 0, { what: "delivery" });
+    expect(server.messages.map((m) => m.body)).toEqual(["written while the host is away"]);
+  });
+
+  it("says a notebook host is gone when the first connection never opens", async () => {
+    server.refuseSockets = true;
+    const hosted = open("alice", { host: "notebook", hostGoneAfterMs: 300 });
+    await waitFor(() => hosted.getSnapshot().hostGone, { what: "host gone" });
+    expect(hosted.getSnapshot().connection).toBe("connecting");
+    server.refuseSockets = false;
+    await waitFor(() => hosted.getSnapshot().joined && !hosted.getSnapshot().hostGone, { what: "join" });
   });
 
   it("counts a person with two connections once", async () => {

@@ -2,6 +2,7 @@
 // The anywidget contract with a fake model: hello/config, the relay fallback, status sync
 // both ways, independent views, cleanup.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { HOST_GONE_AFTER_MS, HOST_GONE_MESSAGE } from "../src/lib/outage.js";
 import widget from "../src/widget.jsx";
 import { act } from "./helpers/dom.js";
 import { waitFor } from "./helpers/fake_phoenix.js";
@@ -65,6 +66,7 @@ beforeEach(() => {
 afterEach(() => {
   cleanups.forEach((cleanup) => act(() => cleanup()));
   cleanups = [];
+  vi.useRealTimers();
   vi.unstubAllGlobals();
   document.body.innerHTML = "";
 });
@@ -109,6 +111,35 @@ describe("widget", () => {
     const join = model.sent.find((m) => m.kind === "relay_send" && JSON.parse(m.data)[3] === "phx_join");
     expect(JSON.parse(join.data)).toEqual([expect.any(String), expect.any(String), "room:lobby", "phx_join", {}]);
     expect(root.querySelector('[role="status"]').textContent).toBe("connected");
+  });
+
+  it("says so when the notebook hosting its server stays unreachable, until the relay opens", async () => {
+    vi.useFakeTimers();
+    const wait = (ms) => act(() => vi.advanceTimersByTimeAsync(ms));
+    const model = fakeModel({ room: "lobby", nickname: "alice", status: "online", server_url: "" });
+    const { el, hello } = renderView(model);
+    const banner = () => el.querySelector(".tx-host-gone");
+    const config = { kind: "config", view: hello.view, token: "t", server_url: "http://127.0.0.1:4000" };
+
+    // A server of `talkex serve` (no host): an outage stays "connecting", however long.
+    model.emit("msg:custom", config);
+    await wait(3 * HOST_GONE_AFTER_MS);
+    expect(el.querySelector('[role="status"]').textContent).toBe("connecting");
+    expect(banner()).toBeNull();
+
+    // The same server hosted by a notebook kernel: the view restarts and says so in time.
+    model.emit("msg:custom", { ...config, host: "notebook" });
+    await wait(HOST_GONE_AFTER_MS - 1);
+    expect(banner()).toBeNull();
+    await wait(1);
+    expect(banner().textContent).toBe(HOST_GONE_MESSAGE);
+    expect(el.querySelector('[role="alert"]')).toBeNull();
+
+    // Another kernel serves again and the kernel's relay gets through: the message goes.
+    model.emit("msg:custom", { kind: "relay_opened", view: hello.view });
+    await wait(10);
+    expect(el.querySelector('[role="status"]').textContent).toBe("connected");
+    expect(banner()).toBeNull();
   });
 
   it("on a hub signs the viewer in, then joins as the hub user through the page's origin", async () => {

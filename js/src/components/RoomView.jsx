@@ -3,6 +3,7 @@ import { startAutoAway } from "../lib/autoaway.js";
 import { recentAuthors } from "../lib/mentions.js";
 import { lastSeenId } from "../lib/messages.js";
 import { notifyMention, notifyOptedIn } from "../lib/notify.js";
+import { HOST_GONE_MESSAGE } from "../lib/outage.js";
 import { unreadCounts, unreadText, unreadTitle } from "../lib/unread.js";
 import { onVisibilityChange, pageVisible } from "../lib/visibility.js";
 import { typingText } from "../lib/typing.js";
@@ -150,6 +151,12 @@ export function RoomView({ session, onStatusChange, actions = null, pageTitle = 
         <NotifyToggle onChange={reading.setNotify} />
         {actions}
       </header>
+      {state.hostGone && (
+        // A state, not an error: phoenix keeps retrying and the banner goes when the socket opens.
+        <div role="status" className="tx-host-gone">
+          {HOST_GONE_MESSAGE}
+        </div>
+      )}
       {state.joinError && <Alert>{state.joinError}</Alert>}
       {state.error && <Alert onDismiss={() => session.dismissError()}>{state.error}</Alert>}
       <div className="tx-main">

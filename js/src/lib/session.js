@@ -14,6 +14,10 @@
 // - edits, deletes and reactions (lib/changes.js): `msg_changed` replaces a message by id; a
 //   rejoin also sends `last_seen_seq`, so changes missed while away come back once each.
 //
+// Host: a server hosted by a notebook kernel (`host: "notebook"`) may stop with it; after
+// HOST_GONE_AFTER_MS without a connection `state.hostGone` turns true, and back to false as
+// soon as the socket opens again (lib/outage.js). phoenix.js retries all along.
+//
 // Limits: the join reply's `limits.max_body` is the message length checked before sending
 // (state.maxBody), so the browser follows the server's --max-body instead of a copy of it.
 import { Presence, Socket } from "phoenix";
@@ -27,6 +31,7 @@ import {
 import { buildPresenceList, presenceEntries } from "./presence.js";
 import { isMention } from "./mentions.js";
 import { Outbox } from "./outbox.js";
+import { HOST_GONE_AFTER_MS, NOTEBOOK_HOST, OutageWatch } from "./outage.js";
 import { reasonOf } from "./replies.js";
 import { TypingTracker, shouldSendTyping } from "./typing.js";
 import { ReadThrottle, firstMarker } from "./unread.js";
@@ -53,8 +58,19 @@ export class ChatSession {
    * @param {object} [options.params] extra socket params (token)
    * @param {string} [options.status] initial status
    * @param {object} [options.socketOptions] passed to phoenix's Socket (transport, timeouts...)
+   * @param {string|null} [options.host] "notebook" when a notebook kernel hosts the server
+   * @param {number} [options.hostGoneAfterMs] how long a lost connection waits to say so
    */
-  constructor({ room, nickname, endPoint = "/socket", params = {}, status = "online", socketOptions = {} }) {
+  constructor({
+    room,
+    nickname,
+    endPoint = "/socket",
+    params = {},
+    status = "online",
+    socketOptions = {},
+    host = null,
+    hostGoneAfterMs = HOST_GONE_AFTER_MS,
+  }) {
     this.room = room;
     this.nickname = normalizeNickname(nickname);
     this.endPoint = endPoint;
@@ -76,6 +92,8 @@ export class ChatSession {
       this.channel.push("read", { id }).receive("ok", (reply) => this.readUpTo(reply && reply.read_id));
     });
     this.typists = new TypingTracker(this.nickname, (typing) => this.update({ typing }));
+    this.outage =
+      host === NOTEBOOK_HOST ? new OutageWatch((hostGone) => this.update({ hostGone }), hostGoneAfterMs) : null;
     this.state = {
       room,
       nickname: this.nickname,
@@ -94,6 +112,7 @@ export class ChatSession {
       readId: null, // the last message we read, as the server keeps it (null: not joined yet)
       markerId: null, // where we left off: the "new messages" line goes after it
       moderator: false, // the server lets us delete anyone's message (hub moderators)
+      hostGone: false, // the notebook hosting the server has been unreachable for a while
     };
     this.subscribe = this.subscribe.bind(this);
     this.getSnapshot = this.getSnapshot.bind(this);
@@ -125,8 +144,10 @@ export class ChatSession {
     socket.onOpen(() => {
       this.everOpened = true;
       this.update({ connection: "connected" });
+      this.outage?.back();
     });
     const lost = () => {
+      this.outage?.lost();
       this.typists.clear();
       this.update({
         connection: this.everOpened ? "reconnecting" : "connecting",
@@ -163,6 +184,7 @@ export class ChatSession {
       .receive("error", (reply) => {
         this.update({ joined: false, joinError: reasonOf(reply, "could not join the room") });
       });
+    this.outage?.lost(); // until the first open: a host already gone shows too
     socket.connect();
   }
 
@@ -173,6 +195,7 @@ export class ChatSession {
     this.listeners.clear();
     this.typists.stop();
     this.reads.stop();
+    this.outage?.stop();
     const { socket, channel } = this;
     if (channel) channel.leave();
     if (socket) socket.disconnect();

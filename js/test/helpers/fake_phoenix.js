@@ -1,12 +1,17 @@
 // A minimal Phoenix Channels V2 server for testing the client logic in Node: joins with
 // history and last_seen_id, new_msg (deduplicated by client_id, like the real server),
 // new_status, history, presence_state/presence_diff. Knobs let a test lose replies, refuse
-// joins or drop connections. The real server is tested against phoenix.js by
+// joins or sockets, or drop connections. The real server is tested against phoenix.js by
 // conformance/phoenix_conformance.mjs.
 import { WebSocketServer } from "ws";
 
 export async function startFakePhoenix() {
-  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  const wss = new WebSocketServer({
+    host: "127.0.0.1",
+    port: 0,
+    // Refused handshakes: the socket never opens, as when nothing serves the port any more.
+    verifyClient: () => !server.refuseSockets,
+  });
   await new Promise((resolve) => wss.once("listening", resolve));
   const server = {
     url: `ws://127.0.0.1:${wss.address().port}/socket`,
@@ -18,6 +23,7 @@ export async function startFakePhoenix() {
     ignoreNewMsg: false, // neither store nor reply: the push times out
     rejectNewMsg: null, // a reason to refuse new_msg with
     throttleNewMsg: 0, // how many new_msg to refuse with a retry_after, like a rate limit
+    refuseSockets: false, // answer every WebSocket handshake with an HTTP error
     sockets: new Set(),
     refSeq: 0,
     nextId: 1,
