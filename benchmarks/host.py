@@ -6,10 +6,12 @@ kernel would, while its main thread either sleeps (an idle kernel) or runs a CPU
 pure-Python loop (a kernel running a cell): the case where the server thread must wait for
 the GIL at each wake-up.
 
-* ``thread``: the product's :class:`~talkex_widget.notebook.embedded.ServerThread`, with the
-  history in SQLite, in this process.
-* ``process``: ``talkex serve`` as a child of this process, the alternative where the server
-  never shares an interpreter with the cell.
+* ``thread``: the product's :class:`~talkex_widget.notebook.threads.ServerThread`, with the
+  history in SQLite, in this process (``TALKEX_EMBEDDED=thread``; with ``--switch-interval
+  0.001`` as the product sets it, the default interpreter's 5 ms without).
+* ``process``: the product's :class:`~talkex_widget.notebook.child.EmbeddedProcess`, the
+  default: the server in a child process of this one, which never shares an interpreter with
+  the cell. A checkout from before it (``--source``) has none, and fails to start here.
 
 The busy loop publishes its iteration count in :class:`LoopCounter`, an 8-byte shared file the
 driver reads at the edges of each window: the loop never makes a system call or a wake-up to
@@ -25,11 +27,12 @@ import signal
 import struct
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
-    from tests.processes import TalkexServe
+    from talkex_widget.server.config import ServerConfig
 
 __all__ = ["CHUNK", "LoopCounter", "main"]
 
@@ -80,15 +83,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--hosting", choices=("thread", "process"), default="thread")
     parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval(S)")
     parser.add_argument("--source", type=Path, help="checkout whose talkex_widget to run")
-    parser.add_argument("--log", type=Path, help="the talkex serve child's log (process)")
     return parser.parse_args(argv)
 
 
-def serve_in_thread(args: argparse.Namespace) -> None:
-    """The embedded server as a kernel runs it, with the benchmarks' limits lifted."""
+def bench_config(args: argparse.Namespace) -> ServerConfig:
+    """The embedded server's configuration, with the limits that would throttle the load lifted
+    (as :attr:`~benchmarks.servers.BenchServer.TALKEX_OPTIONS` does for ``talkex serve``)."""
     from talkex_widget.core.limits import Limits
-    from talkex_widget.notebook.embedded import ServerThread
-    from talkex_widget.server.app import ServerConfig
+    from talkex_widget.server.config import ServerConfig
 
     limits = Limits(
         messages_per_window=1_000_000,
@@ -98,20 +100,20 @@ def serve_in_thread(args: argparse.Namespace) -> None:
         max_connections_per_nickname=0,
         max_connections_per_ip=0,
     )
-    config = ServerConfig(port=args.port, token="", db=args.db, idle_timeout=300, limits=limits)
-    ServerThread(config).start()
+    return ServerConfig(port=args.port, token="", db=args.db, idle_timeout=300, limits=limits)
 
 
-def serve_in_process(args: argparse.Namespace) -> TalkexServe:
-    """``talkex serve`` as this process's child; returns it, to be stopped on exit."""
-    from benchmarks.servers import BenchServer
-    from tests.processes import TalkexServe
+def serve(args: argparse.Namespace) -> Callable[[], None]:
+    """Start the server as ``--hosting`` says; returns how to stop it."""
+    if args.hosting == "thread":
+        from talkex_widget.notebook.threads import ServerThread
 
-    options = BenchServer.TALKEX_OPTIONS
-    log = args.log or args.counter.with_name("serve.log")
-    source = args.source or Path(__file__).resolve().parent.parent
-    child = TalkexServe(*options, token="", db=args.db, log=log, port=args.port, source=source)
-    return child.start()
+        thread = ServerThread(bench_config(args)).start()
+        return thread.stop
+    from talkex_widget.notebook.child import EmbeddedProcess
+
+    child = EmbeddedProcess(bench_config(args)).start()
+    return child.stop
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -120,20 +122,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.path.insert(0, str(args.source.resolve()))
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval)
-    # SIGTERM (how the driver stops us) as an exception, so ``finally`` stops a child server.
+    # SIGTERM (how the driver stops us) as an exception, so ``finally`` stops the server.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    child = None
+    stop = serve(args)
     try:
-        if args.hosting == "thread":
-            serve_in_thread(args)
-        else:
-            child = serve_in_process(args)
         if args.busy:
             busy_loop(LoopCounter(args.counter))
         threading.Event().wait()
     finally:
-        if child is not None:
-            child.stop()
+        stop()
 
 
 if __name__ == "__main__":

@@ -18,9 +18,11 @@ CPU time is the server's own work.
 Rounds (``rounds=N``) go through the variants in turn and pool their round trips.
 
 Variants are ``HOSTING[:SWITCH_INTERVAL][@CHECKOUT]``: ``thread`` (the embedded
-``ServerThread``), ``process`` (``talkex serve`` as a child of the host), a
-``sys.setswitchinterval`` for the host, and another checkout's ``talkex_widget`` to compare
-before and after a change in one run.
+``ServerThread``, ``TALKEX_EMBEDDED=thread``: "before"), ``process`` (the embedded server in a
+child process of the host, ``EmbeddedProcess``, the default: "after"), a
+``sys.setswitchinterval`` for the host (``thread:0.001`` is what ``TALKEX_EMBEDDED=thread``
+sets), and another checkout's ``talkex_widget`` to compare before and after a change in one
+run.
 """
 
 from __future__ import annotations

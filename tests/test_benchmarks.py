@@ -12,31 +12,34 @@ import pytest
 from benchmarks import host_busy
 from benchmarks.__main__ import parse_args, render
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 TINY = host_busy.Durations(traffic=1.0, quiet=0.7, join_timeout=20.0)
 
 
 async def test_host_busy_produces_every_figure() -> None:
-    variant = host_busy.Variant.parse("thread")
-    results = await host_busy.run([variant], TINY)
+    """Before (the server on a thread of the host) and after (in its child process), one run."""
+    variants = [host_busy.Variant.parse(spec) for spec in ("thread", "process")]
+    results = await host_busy.run(variants, TINY)
 
-    modes = results["thread"]
-    for mode in ("idle", "busy"):
-        assert "setup_failed" not in modes[mode], modes[mode]
-        for rate in host_busy.RATES:
-            figures = modes[mode][f"{rate:g}"]
-            assert figures["received"] == figures["expected"] > 0
-            assert 0 < figures["p50_ms"] <= figures["p99_ms"]
-            assert len(figures["load_averages"]) == 1
-    busy = modes["busy"]["2"]
-    assert busy["rounds"][0]["loop"]["iterations_per_s"] > 0
-    assert len(busy["rounds"][0]["quiet"]) == 2
-    assert isinstance(busy["gil_lost"], float)
+    for spec in ("thread", "process"):
+        modes = results[spec]
+        for mode in ("idle", "busy"):
+            assert "setup_failed" not in modes[mode], modes[mode]
+            for rate in host_busy.RATES:
+                figures = modes[mode][f"{rate:g}"]
+                assert figures["received"] == figures["expected"] > 0
+                assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+                assert len(figures["load_averages"]) == 1
+        busy = modes["busy"]["2"]
+        assert busy["rounds"][0]["loop"]["iterations_per_s"] > 0
+        assert len(busy["rounds"][0]["quiet"]) == 2
+        assert isinstance(busy["gil_lost"], float)
 
     table = host_busy.rows(results)
-    assert len(table) == 2 * len(host_busy.RATES)
+    assert len(table) == 2 * 2 * len(host_busy.RATES)
     assert "thread, busy" in render(table, host_busy.HEAD)
+    assert "process, busy" in render(table, host_busy.HEAD)
 
 
 def test_variants_parse_from_the_command_line() -> None:

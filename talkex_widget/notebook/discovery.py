@@ -1,7 +1,8 @@
 """Which Talkex server to talk to: URLs, and the runtime file kernels share.
 
 A kernel that starts the embedded server writes ``talkex-server.json`` (url, token, pid, view
-key, history store; mode 0600) in Jupyter's runtime directory, where Jupyter keeps its own
+key, history store, and the pid of the server's own process when it runs in a child of the
+kernel; mode 0600) in Jupyter's runtime directory, where Jupyter keeps its own
 connection files. Other kernels of the same user read it and join that server instead of
 starting their own. A file whose process is gone, or whose server does not answer ``/healthz``,
 is stale: it is ignored and the next kernel that starts a server replaces it (or a kernel that
@@ -58,13 +59,18 @@ class ServerInfo:
     url: str
     token: str | None = field(default=None, repr=False)
     pid: int | None = None
-    """The process running the server, when known (from the runtime file)."""
+    """The kernel hosting the server, when known (from the runtime file): whether the host is
+    alive means whether this process is."""
     view_key: str | None = field(default=None, repr=False)
     """The embedded server's key for viewer tokens (runtime file only): the Jupyter server
     extension signs with it who is viewing a notebook."""
     store: str | None = field(default=None, repr=False)
     """The embedded server's history store URL (runtime file only): a kernel that takes over
     from a host kernel that died serves the same history (see :mod:`.takeover`)."""
+    server_pid: int | None = None
+    """The process serving, where it is not ``pid`` itself: the kernel's child process that
+    runs the embedded server (:mod:`.child`). A server whose process died is gone even while
+    its kernel lives (:mod:`.takeover`)."""
     hub: bool = False
     """The server is a JupyterHub service and ``token`` the kernel's own hub token: the kernel
     speaks as its owner, and views never get the token (each viewer signs in to the hub)."""
@@ -139,6 +145,7 @@ def read_runtime_file() -> ServerInfo | None:
             view_key=data.get("view_key") or None,
             pid=int(data["pid"]),
             store=data.get("db") or None,
+            server_pid=int(data["server_pid"]) if data.get("server_pid") else None,
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -153,6 +160,8 @@ def publish(info: ServerInfo) -> Path:
         payload["view_key"] = info.view_key
     if info.store:
         payload["db"] = info.store
+    if info.server_pid:
+        payload["server_pid"] = info.server_pid
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

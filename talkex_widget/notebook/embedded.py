@@ -1,10 +1,11 @@
 """The kernel's choice of server, and the embedded one it may run.
 
 :class:`ServerManager` decides which server a kernel talks to (see :mod:`.discovery` for the
-runtime file kernels share), starts the embedded server on its own thread
-(:class:`~.threads.ServerThread`) when no kernel runs one yet, and watches the one another
-kernel runs, to take over when that kernel goes away (:mod:`.takeover`). The threads the
-server and the widgets' clients run on live in :mod:`.threads` (re-exported here).
+runtime file kernels share), starts the embedded server in a child process
+(:mod:`.child`; on a thread with ``TALKEX_EMBEDDED=thread``) when no kernel runs one yet, and
+watches the one it uses, to take over when the kernel hosting it goes away, or to start its
+own again if its process died (:mod:`.takeover`). The threads the widgets' clients run on live
+in :mod:`.threads` (re-exported here).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Protocol
 
 from jupyter_core.paths import jupyter_data_dir
 
+from talkex_widget.notebook.child import EmbeddedServer, server_info, start_embedded_server
 from talkex_widget.notebook.discovery import (
     ServerInfo,
     find_running,
@@ -85,7 +87,7 @@ class ServerManager:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         """Held while the choice of server changes (also by the host watch)."""
-        self._owned: ServerThread | None = None
+        self._owned: EmbeddedServer | None = None
         self._owned_info: ServerInfo | None = None
         self._chosen: ServerInfo | None = None
         self._current: ServerInfo | None = None
@@ -139,24 +141,17 @@ class ServerManager:
             return self.owned
         with runtime_lock():
             found = find_running()
-            if found is not None:
-                self._watch.start()
-                self._register_atexit()
-            if found is not None or not start:
-                return found
-            thread = ServerThread(self.embedded_config()).start()
-            info = ServerInfo(
-                f"http://127.0.0.1:{thread.port}/",
-                thread.config.token,
-                view_key=thread.config.view_key,
-                pid=os.getpid(),
-                store=thread.config.db,
-            )
-            publish(info)
-            log.info("started the embedded Talkex server at %s", info.url)
-            self._owned, self._owned_info = thread, info
+            if found is None and not start:
+                return None
+            if found is None:
+                server = start_embedded_server(self.embedded_config())
+                found = server_info(server)
+                publish(found)
+                log.info("started the embedded Talkex server at %s", found.url)
+                self._owned, self._owned_info = server, found
+            self._watch.start()
             self._register_atexit()
-            return info
+            return found
 
     def serve(self) -> ServerInfo:
         """Use the local shared server: the one running (here or in another kernel's process)
@@ -201,12 +196,12 @@ class ServerManager:
     def stop(self) -> bool:
         """Stop this process's embedded server and remove its runtime file (if it is ours)."""
         with self.lock:
-            thread, info = self._owned, self._owned_info
+            server, info = self._owned, self._owned_info
             self._owned = self._owned_info = None
-            if thread is None or info is None:
+            if server is None or info is None:
                 return False
             try:
-                thread.stop()
+                server.stop()
             finally:
                 with runtime_lock():
                     forget(os.getpid())
@@ -229,10 +224,15 @@ class ServerManager:
     # -- what the host watch asks of it (see :class:`~.takeover.Host`) ----------------------
 
     def watched(self) -> ServerInfo | None:
-        """The current server if another kernel (still alive or not) runs it."""
+        """The current server if another kernel (still alive or not) runs it, or if this one
+        does and its process died."""
         info = self._current
-        if info is None or info.pid is None or info.pid == os.getpid():
+        if info is None or info.pid is None:
             return None
+        if info.pid == os.getpid():
+            owned = self._owned
+            dead = owned is not None and not owned.running and info == self._owned_info
+            return info if dead else None
         return info
 
     def embedded_config(self) -> ServerConfig:
@@ -247,10 +247,13 @@ class ServerManager:
             self._replace(info)
         vouch(info, self.origins)
 
-    def took_over(self, thread: ServerThread, info: ServerInfo) -> None:
-        """This process serves in place of the kernel that is gone."""
+    def took_over(self, server: EmbeddedServer, info: ServerInfo) -> None:
+        """This process serves in place of the kernel that is gone (or of its own server's
+        process, which died)."""
         with self.lock:
-            self._owned, self._owned_info = thread, info
+            if self._owned is not None:
+                self._owned.stop()  # a dead child: collect it
+            self._owned, self._owned_info = server, info
             self._register_atexit()
             self._replace(info)
 

@@ -5,20 +5,23 @@ The embedded server lives in the first kernel that needed it, and kernels come a
 (shut down, restarted, killed). Without this, every other kernel, view and page would go on
 retrying a dead address until someone thought of ``%talkex serve``.
 
-Every kernel that talks to *another* kernel's embedded server (found in the runtime file) runs a
-:class:`HostWatch`: a daemon thread that looks once a second, cheaply (the runtime file, and
-whether the host's process runs). The host is gone when its process has ended (a zombie not
-yet reaped counts), or when the file no longer names it and nothing listens on its port (it
-stopped its server: ``%talkex stop``, or a shutdown, which removes the file).
+Every kernel that talks to an embedded server (another kernel's, found in the runtime file, or
+its own) runs a :class:`HostWatch`: a daemon thread that looks once a second, cheaply (the
+runtime file, and whether the host's processes run). The host is gone when its process has
+ended (a zombie not yet reaped counts), when the child process serving for it has
+(:mod:`.child`), or when the file no longer names it and nothing listens on its port (it
+stopped its server: ``%talkex stop``, or a shutdown, which removes the file). The host kernel
+watches its own child the same way, and starts it again if it died alone.
 
 A survivor then takes the runtime file's lock and looks again: another survivor may have taken
 over already, and then it follows that one, so two survivors racing end with one server. If
 not, it starts the server again with the host's token, viewer key and history store, on the
-same port where it can: every socket, page and view then reconnects by itself to the address
-it knows, with the credentials it holds. Where the port is taken, a free one is used and
-published; widgets and their views move to it (a page on the old address cannot follow).
-Nothing is lost or doubled: the history is the same store, and clients rejoin with the last id
-they saw and resend unconfirmed messages with their ``client_id``, which the store deduplicates.
+same port where it can (once the old server's process has let it go): every socket, page and
+view then reconnects by itself to the address it knows, with the credentials it holds. Where
+the port is taken, a free one is used and published; widgets and their views move to it (a
+page on the old address cannot follow). Nothing is lost or doubled: the history is the same
+store, and clients rejoin with the last id they saw and resend unconfirmed messages with their
+``client_id``, which the store deduplicates.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import urllib.request
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
@@ -35,6 +39,7 @@ from dataclasses import replace
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from talkex_widget.notebook.child import EmbeddedServer, server_info, start_embedded_server
 from talkex_widget.notebook.discovery import (
     HEALTH_TIMEOUT,
     ServerInfo,
@@ -44,8 +49,7 @@ from talkex_widget.notebook.discovery import (
     read_runtime_file,
     runtime_lock,
 )
-from talkex_widget.notebook.threads import ServerThread
-from talkex_widget.server.app import ServerConfig
+from talkex_widget.server.config import ServerConfig
 
 __all__ = [
     "GONE_MESSAGE",
@@ -65,6 +69,9 @@ log = logging.getLogger("talkex.takeover")
 POLL_INTERVAL = 1.0
 """Seconds between two looks at the host: failover within a second or two, for the price of a
 file read and a loopback connect per second."""
+RELEASE_TIMEOUT = 5.0
+"""Seconds a survivor waits for the old server's process to end and free its port (a child
+stops within milliseconds of its kernel) before it takes another port."""
 GONE_MESSAGE = "the notebook hosting this chat has stopped; it will resume when a notebook opens it"
 """What a view or page shows when its notebook-hosted server stays away (see the config's
 ``host`` field in :mod:`.views`)."""
@@ -85,7 +92,7 @@ class Host(Protocol):
     def adopt(self, info: ServerInfo) -> None:
         """Another kernel serves in place of the host now: use ``info``."""
 
-    def took_over(self, thread: ServerThread, info: ServerInfo) -> None:
+    def took_over(self, server: EmbeddedServer, info: ServerInfo) -> None:
         """This process serves in place of the host now."""
 
 
@@ -111,23 +118,33 @@ def host_gone(info: ServerInfo, published: ServerInfo | None) -> bool:
     host's server is not woken every second by every follower."""
     if info.pid is not None and not process_alive(info.pid):
         return True
-    if published is not None and published.pid == info.pid and published.same_server(info):
+    if info.server_pid is not None and not process_alive(info.server_pid):
+        return True  # its server's process died, though the kernel lives
+    if _same_host(info, published):
         return False  # the host removes the file when it stops serving
     return not listening(info)
 
 
+def _same_host(info: ServerInfo, published: ServerInfo | None) -> bool:
+    """The runtime file names the very server ``info`` is (the same kernel, address and token,
+    and the same process serving)."""
+    return (
+        published is not None
+        and (published.pid, published.server_pid) == (info.pid, info.server_pid)
+        and published.same_server(info)
+    )
+
+
 def successor(info: ServerInfo, published: ServerInfo | None) -> ServerInfo | None:
     """The server the runtime file names instead of ``info``, if one does and it answers."""
-    if published is None or published.pid is None:
-        return None
-    if published.pid == info.pid and published.same_server(info):
+    if published is None or published.pid is None or _same_host(info, published):
         return None
     if not process_alive(published.pid) or not healthy(published):
         return None
     return published
 
 
-def start_in_place_of(info: ServerInfo, base: ServerConfig) -> tuple[ServerThread, ServerInfo]:
+def start_in_place_of(info: ServerInfo, base: ServerConfig) -> tuple[EmbeddedServer, ServerInfo]:
     """Start the server ``info`` was, in this process: same token, viewer key and history store,
     the same port where it is free; publish it in the runtime file (call under its lock)."""
     config = replace(
@@ -137,21 +154,25 @@ def start_in_place_of(info: ServerInfo, base: ServerConfig) -> tuple[ServerThrea
         view_key=info.view_key or base.view_key,
         db=info.store or base.db,
     )
+    if info.server_pid is not None:
+        _wait_for_end(info.server_pid, RELEASE_TIMEOUT)
     try:
-        thread = ServerThread(config).start()
+        server = start_embedded_server(config)
     except OSError as exc:  # the port is someone else's now
         log.info("port %s is taken (%s): taking over on another one", config.port, exc)
-        thread = ServerThread(replace(config, port=0)).start()
-    new = ServerInfo(
-        f"http://127.0.0.1:{thread.port}/",
-        config.token,
-        pid=os.getpid(),
-        view_key=config.view_key,
-        store=config.db,
-    )
+        server = start_embedded_server(replace(config, port=0))
+    new = server_info(server)
     publish(new)
     log.info("took over the Talkex server of process %s at %s", info.pid, new.url)
-    return thread, new
+    return server, new
+
+
+def _wait_for_end(pid: int, timeout: float) -> None:
+    """Until process ``pid`` has ended (a dead kernel's child stops by itself), at most
+    ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while pid != os.getpid() and process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def vouch(info: ServerInfo, origins: Iterable[str]) -> None:
@@ -180,7 +201,7 @@ def check(host: Host) -> None:
     found = successor(info, published)
     if found is None and not host_gone(info, published):
         return
-    thread: ServerThread | None = None
+    server: EmbeddedServer | None = None
     # The manager's lock, then the file's: the order ServerManager takes them in. The file's
     # is let go before widgets move, which may take a while.
     with host.lock:
@@ -192,9 +213,9 @@ def check(host: Host) -> None:
             if found is None:
                 if not host_gone(info, published):
                     return
-                thread, found = start_in_place_of(info, host.embedded_config())
-        if thread is not None:
-            host.took_over(thread, found)
+                server, found = start_in_place_of(info, host.embedded_config())
+        if server is not None:
+            host.took_over(server, found)
         else:
             log.info("following the Talkex server at %s (process %s)", found.url, found.pid)
             host.adopt(found)

@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from talkex_widget.notebook.discovery import ServerInfo
+from talkex_widget.notebook.discovery import ServerInfo, process_alive
 
 from ..helpers import room_history
 from ..jupyter_dirs import JupyterDirs
 from ..notebook.threaded import PyClient, wait_until
 from .conftest import Kernel
-from .test_kernels import open_room, read_runtime
+from .test_kernels import embedded_servers, open_room, read_runtime
 
 StartKernel = Callable[..., Kernel]
 
@@ -88,6 +88,7 @@ def test_a_follower_takes_over_when_the_host_goes(
     taken = read_runtime(jupyter_dirs)
     assert (taken["url"], taken["token"]) == (url, host["token"])  # same port, same token
     assert b.value(f"{OWNS_SERVER} is not None")
+    assert not process_alive(host["server_pid"])  # A's server process went with A
 
     wait_until(
         lambda: b.value("w.presence") == {"bob": "online", "page": "online"},
@@ -127,8 +128,7 @@ def test_two_followers_race_and_one_serves(
     assert read_runtime(jupyter_dirs)["pid"] == owners[0].pid != a_pid
     for kernel in (b, c):
         assert kernel.value("w.server_url") == read_runtime(jupyter_dirs)["url"]
-        threads = kernel.value("[t.name for t in __import__('threading').enumerate()]")
-        assert threads.count("talkex-server") == (1 if kernel is owners[0] else 0)
+        assert embedded_servers(kernel) == (1 if kernel is owners[0] else 0)
         wait_until(
             lambda kernel=kernel: kernel.value("w.presence") == {"bob": "online", "cy": "online"},
             TAKEOVER_TIMEOUT,

@@ -153,3 +153,28 @@ def test_widgets_and_views_follow_a_takeover_to_a_new_port(
         assert [m["id"] for m in widget.messages] == [before, after]  # the same history
     finally:
         widget.close()
+
+
+def test_the_host_starts_its_server_again_when_its_process_died_alone(
+    servers: ServerManager, jupyter_dirs: JupyterDirs
+) -> None:
+    """The kernel lives but its server's child process was killed (out of memory, by hand):
+    the kernel's own watch starts it again, on the same port, token and history."""
+    widget = ChatWidget(nickname="ada")
+    try:
+        first = discovery.read_runtime_file()
+        assert first is not None and first == servers.owned and first.server_pid is not None
+        before = widget.send("before")
+        os.kill(first.server_pid, 9)
+        wait_until(
+            lambda: servers.owned is not None and servers.owned.server_pid != first.server_pid,
+            15,
+            "the kernel started its server again",
+        )
+        again = discovery.read_runtime_file()
+        assert again == servers.owned and again is not None
+        assert (again.url, again.token, again.pid) == (first.url, first.token, os.getpid())
+        after = widget.send("after")
+        assert [m["id"] for m in widget.messages] == [before, after]
+    finally:
+        widget.close()
