@@ -3,14 +3,17 @@ file, messages between kernels, and a server that keeps serving while its kernel
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import psutil
 import pytest
 
+from talkex_widget.notebook.child import CHILD_MODULE
 from talkex_widget.notebook.discovery import ServerInfo
 
 from ..jupyter_dirs import JupyterDirs
@@ -33,6 +36,17 @@ def open_room(kernel: Kernel, nickname: str, room: str = "lobby") -> str:
 
 def read_runtime(dirs: JupyterDirs) -> dict[str, Any]:
     return json.loads(dirs.talkex_runtime_file.read_text())
+
+
+def embedded_servers(kernel: Kernel) -> int:
+    """How many embedded servers run beside ``kernel``'s main thread: server threads
+    (``TALKEX_EMBEDDED=thread``) and child processes (the default)."""
+    threads = kernel.value("[t.name for t in __import__('threading').enumerate()]")
+    children = 0
+    for child in psutil.Process(kernel.pid).children():
+        with contextlib.suppress(psutil.Error):  # ended meanwhile, or a zombie
+            children += CHILD_MODULE in child.cmdline()
+    return threads.count("talkex-server") + children
 
 
 @pytest.fixture
@@ -63,9 +77,9 @@ def test_extension_magics_and_unload(start_kernel: StartKernel, jupyter_dirs: Ju
         served.strip()
         == f"Talkex server: {info['url']} (embedded in this kernel, pid {info['pid']})"
     )
-    # the server runs on its own thread, not the kernel's main thread
-    threads = kernel.value("[t.name for t in __import__('threading').enumerate()]")
-    assert "talkex-server" in threads
+    # the server runs beside the kernel's main thread: in a child process (or on a thread)
+    assert embedded_servers(kernel) == 1
+    assert info["server_pid"] != kernel.pid
 
     shown = kernel.run("%chat lobby")
     assert any(WIDGET_VIEW in d for d in shown.data)
@@ -82,9 +96,7 @@ def test_extension_magics_and_unload(start_kernel: StartKernel, jupyter_dirs: Ju
     kernel.run("%unload_ext talkex_widget")
     assert not jupyter_dirs.talkex_runtime_file.exists()
     assert kernel.value("'talkex' in get_ipython().magics_manager.magics['line']") is False
-    assert "talkex-server" not in kernel.value(
-        "[t.name for t in __import__('threading').enumerate()]"
-    )
+    assert embedded_servers(kernel) == 0
 
 
 def test_connect_magic_and_talkex_url(start_kernel: StartKernel, jupyter_dirs: JupyterDirs) -> None:
