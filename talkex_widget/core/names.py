@@ -21,9 +21,11 @@ Pure: no I/O beyond the package's data, read once on first use.
 from __future__ import annotations
 
 import functools
+import json
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from typing import Any
 
 __all__ = [
     "LookAlikes",
@@ -32,6 +34,7 @@ __all__ = [
     "check_visible",
     "confusable",
     "confusable_with",
+    "load",
     "skeletons",
 ]
 
@@ -102,7 +105,7 @@ def check_visible(name: str) -> str:
     return name
 
 
-@functools.lru_cache(maxsize=65536)  # indexes look names up again when they leave
+@functools.lru_cache(maxsize=1024)
 def skeletons(name: str) -> tuple[str, str]:
     """The two forms that two look-alike names share one of, after Unicode TS #39.
 
@@ -119,6 +122,10 @@ def skeletons(name: str) -> tuple[str, str]:
     No single key can make ``I`` equal both ``l`` and ``i``; two keys can, and
     :func:`confusable` calls names alike when either matches. For comparing only: a skeleton
     mixes scripts and is never shown.
+
+    Cached for the few calls one join makes (its check against the room, then its tracking);
+    :class:`LookAlikes` keeps the skeletons of the names it holds, so the cache stays small
+    however many people a server sees.
     """
     return _settle(name, _fold_then_map), _settle(name, _map_then_fold)
 
@@ -158,43 +165,54 @@ class LookAlikes:
     A room compares every joiner with everyone present; with thousands present a scan per
     join makes a join storm quadratic. Counted, so a name held twice (two tabs) stays until
     both are gone. Same answers as :func:`confusable_with`.
+
+    Lean on purpose, as every room's presence table holds one: per name its count and
+    skeletons, and per skeleton a list (rarely more than one name long) in one dict per kind
+    of skeleton, so that nothing is computed again when the name leaves.
     """
 
     def __init__(self) -> None:
-        self._count: dict[str, int] = {}
-        self._by_skeleton: dict[tuple[int, str], set[str]] = {}
+        self._held: dict[str, tuple[int, tuple[str, str]]] = {}
+        """Each name: how many times it is held, and its :func:`skeletons`."""
+        self._by_skeleton: tuple[dict[str, list[str]], dict[str, list[str]]] = ({}, {})
+        """Per kind of skeleton (folded first, mapped first): the names that have it."""
 
     def __contains__(self, name: object) -> bool:
-        return name in self._count
+        return name in self._held
 
     def add(self, name: str) -> None:
-        held = self._count.get(name, 0)
-        self._count[name] = held + 1
-        if not held:
-            for slot in enumerate(skeletons(name)):
-                self._by_skeleton.setdefault(slot, set()).add(name)
+        held = self._held.get(name)
+        if held is not None:
+            self._held[name] = (held[0] + 1, held[1])
+            return
+        keys = skeletons(name)
+        self._held[name] = (1, keys)
+        for index, key in zip(self._by_skeleton, keys, strict=True):
+            index.setdefault(key, []).append(name)
 
     def discard(self, name: str) -> None:
-        held = self._count.get(name, 0)
-        if held > 1:
-            self._count[name] = held - 1
+        held = self._held.get(name)
+        if held is None:
             return
-        if not held:
+        count, keys = held
+        if count > 1:
+            self._held[name] = (count - 1, keys)
             return
-        del self._count[name]
-        for slot in enumerate(skeletons(name)):
-            names = self._by_skeleton[slot]
-            names.discard(name)
+        del self._held[name]
+        for index, key in zip(self._by_skeleton, keys, strict=True):
+            names = index[key]
+            names.remove(name)
             if not names:
-                del self._by_skeleton[slot]
+                del index[key]
 
     def look_alike(self, name: str) -> str | None:
         """A *different* name held here that ``name`` would be mistaken for, or None."""
-        if name in self._count:
+        if name in self._held:
             return None
-        for slot in enumerate(skeletons(name)):
-            for other in self._by_skeleton.get(slot, ()):
-                return other
+        for index, key in zip(self._by_skeleton, skeletons(name), strict=True):
+            names = index.get(key)
+            if names:
+                return names[0]
         return None
 
 
@@ -217,9 +235,8 @@ def _map_then_fold(text: str) -> str:
 
 
 def _map_confusables(text: str) -> str:
-    prototypes = _prototypes()
     decomposed = unicodedata.normalize("NFD", text)
-    return unicodedata.normalize("NFD", "".join(prototypes.get(c, c) for c in decomposed))
+    return unicodedata.normalize("NFD", decomposed.translate(_translation()))
 
 
 def _is_invisible(char: str) -> bool:
@@ -235,6 +252,21 @@ def _describe(char: str) -> str:
     return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')}"
 
 
+def load() -> None:
+    """Read the confusables map now rather than at the first name checked.
+
+    A server calls it as it starts, so that its first join does not wait for the file and a
+    missing or broken package shows at start-up; a one-off cost, not one per person.
+    """
+    _translation()
+
+
+@functools.cache
+def _translation() -> dict[int, str]:
+    """:func:`_prototypes` as a :meth:`str.translate` table: one C call maps a whole name."""
+    return {ord(char): prototype for char, prototype in _prototypes().items()}
+
+
 @functools.cache
 def _prototypes() -> dict[str, str]:
     """Each confusable character mapped to its prototype, from ``confusables.txt``.
@@ -246,12 +278,10 @@ def _prototypes() -> dict[str, str]:
     both: a skeleton is compared, never shown. The package's data marks right-to-left
     characters with LEFT-TO-RIGHT MARKs for display; they are dropped.
     """
-    from confusable_homoglyphs.confusables import confusables_data  # loaded on first use
-
     partners: dict[str, set[str]] = defaultdict(set)
-    for char, glyphs in confusables_data.items():
+    for char, glyphs in _confusable_pairs().items():
         for glyph in glyphs:
-            a, b = _strip_direction_marks(char), _strip_direction_marks(glyph["c"])
+            a, b = _strip_direction_marks(char), _strip_direction_marks(glyph)
             partners[a].add(b)
             partners[b].add(a)
     prototypes: dict[str, str] = {}
@@ -269,6 +299,21 @@ def _prototypes() -> dict[str, str]:
         if prototype != char:
             prototypes[char] = prototype
     return prototypes
+
+
+def _confusable_pairs() -> dict[str, list[str]]:
+    """The package's ``confusables.json``: each character and the characters it is
+    confusable with, read without the description of each (``"n"``), which is most of the
+    file. Not ``confusable_homoglyphs.confusables``: importing it keeps the whole file parsed
+    in memory for good (about 11 MB), where the map built from it needs about 1 MB.
+    """
+    from confusable_homoglyphs.utils import path  # honours the package's CONFUSABLE_DATA
+
+    def glyph(entry: dict[str, str]) -> Any:
+        return entry["c"] if entry.keys() == {"c", "n"} else entry
+
+    with open(path("confusables.json"), encoding="utf-8") as file:
+        return json.load(file, object_hook=glyph)
 
 
 def _plainest(char: str) -> tuple[bool, str]:

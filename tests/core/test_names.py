@@ -14,6 +14,7 @@ from talkex_widget.core.names import (
     check_visible,
     confusable,
     confusable_with,
+    load,
     skeletons,
 )
 
@@ -157,3 +158,19 @@ def test_the_index_counts_a_name_held_twice_and_forgets_it_after_the_last() -> N
     index.discard("Ada")
     assert index.look_alike("ADA") is None and "Ada" not in index
     index.discard("Ada")  # nothing held: no error
+
+
+def test_the_index_keeps_every_name_that_shares_a_skeleton() -> None:
+    index = LookAlikes()
+    index.add("ADA")  # look-alikes of each other, both present (joined before the rule)
+    index.add("Ada")
+    assert index.look_alike("Adа") in ("ADA", "Ada")
+    index.discard("ADA")
+    assert index.look_alike("Adа") == "Ada"
+    index.discard("Ada")
+    assert index.look_alike("Adа") is None
+
+
+def test_load_reads_the_map_that_skeletons_use() -> None:
+    load()
+    assert skeletons("ВОВ")[1] == skeletons("BOB")[1]
