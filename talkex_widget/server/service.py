@@ -17,6 +17,7 @@ from typing import Any
 
 from talkex_widget.backends.history import HistoryStore, StoredMessage
 from talkex_widget.backends.pubsub import PubSub
+from talkex_widget.core import names
 from talkex_widget.core.channels import DEFAULT_MAX_CHANNELS
 from talkex_widget.core.kinds import parse_post
 from talkex_widget.core.limits import Limits
@@ -105,6 +106,7 @@ class ChatService:
         }
 
     async def start(self) -> None:
+        names.load()  # the look-alike check's map: read once now, not at the first join
         await self.history.start()
         await self.pubsub.start()
         await self.cluster.start()
@@ -163,8 +165,9 @@ class ChatService:
         room.members[(peer.id, room.topic)] = member
         room.joining.add(peer.nickname)
         try:
-            response = await self._join_history(room_name, last_seen_id, last_seen_seq)
-            response["read_id"] = await self.history.read_position(room_name, peer.nickname)
+            response = await self._join_history(
+                room_name, peer.nickname, last_seen_id, last_seen_seq
+            )
         except BaseException:
             await self._drop_member(room, member)
             raise
@@ -193,25 +196,39 @@ class ChatService:
             raise RoomError(f"nickname {nickname!r} looks like {other}, who is here")
 
     async def _join_history(
-        self, room: str, last_seen_id: int | None, last_seen_seq: int | None
+        self, room: str, person: str, last_seen_id: int | None, last_seen_seq: int | None
     ) -> dict[str, Any]:
         """The join reply's history: with ``last_seen_seq`` the messages new or changed since
         (in ``seq`` order, see :mod:`.changes`), else with ``last_seen_id`` the messages after
-        it (older clients), else the latest page. Every answer carries the room's ``seq``."""
+        it (older clients), else the latest page. Every answer carries the room's ``seq`` and
+        ``person``'s read position (``read_id``)."""
+        history = self.history
         if last_seen_seq is not None:
-            changed, more, seq = await catch_up(self.history, room, last_seen_seq, CATCH_UP_LIMIT)
+            changed, more, seq = await catch_up(history, room, last_seen_seq, CATCH_UP_LIMIT)
             if not more:
-                return {"messages": _wire(changed), "has_more": False, "seq": seq}
-        seq = await self.history.last_seq(room)  # before the page: later changes are broadcast
-        if last_seen_id is not None and last_seen_seq is None:
-            missed, more = await self.history.after(room, last_seen_id, CATCH_UP_LIMIT)
+                return await self._caught_up(room, person, changed, seq)
+        elif last_seen_id is not None:
+            seq = await history.last_seq(room)  # before the page: later changes are broadcast
+            missed, more = await history.after(room, last_seen_id, CATCH_UP_LIMIT)
             if not more:
-                return {"messages": _wire(missed), "has_more": False, "seq": seq}
-        latest, older = await self.history.before(room, None, JOIN_HISTORY)
-        response = {"messages": _wire(latest), "has_more": older, "seq": seq}
+                return await self._caught_up(room, person, missed, seq)
+        page = await history.latest_page(room, person, JOIN_HISTORY)
+        response = {
+            "messages": _wire(page.messages),
+            "has_more": page.has_more,
+            "seq": page.seq,
+            "read_id": page.read_id,
+        }
         if last_seen_id is not None or last_seen_seq is not None:
             response["reset"] = True  # too far behind to replay: start over from the latest page
         return response
+
+    async def _caught_up(
+        self, room: str, person: str, messages: list[StoredMessage], seq: int
+    ) -> dict[str, Any]:
+        """The reply of a rejoin that gets every message it missed."""
+        read_id = await self.history.read_position(room, person)
+        return {"messages": _wire(messages), "has_more": False, "seq": seq, "read_id": read_id}
 
     async def after_join(self, member: Member) -> None:
         """Phoenix's ``:after_join``: the joiner gets the state, then is tracked for everyone.

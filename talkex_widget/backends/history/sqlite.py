@@ -41,6 +41,7 @@ from talkex_widget.backends.history import (
     Attachment,
     HistoryError,
     HistoryStore,
+    LatestPage,
     StoredMessage,
     check_limit,
 )
@@ -68,6 +69,10 @@ __all__ = ["SCHEMA_V1", "SCHEMA_VERSION", "SYNCHRONOUS", "SqliteHistory"]
 
 _BUSY_TIMEOUT_S = 10.0
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+_Query = tuple[str, tuple[Any, ...]]
+_BEFORE = f"SELECT {COLUMNS} FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?"
+_LAST_SEQ = "SELECT last_seq FROM rooms WHERE name = ?"
 
 
 class SqliteHistory(HistoryStore):
@@ -241,11 +246,8 @@ class SqliteHistory(HistoryStore):
         self, room: str, before_id: int | None, limit: int
     ) -> tuple[list[StoredMessage], bool]:
         check_limit(limit)
-        rows = await self._query(
-            f"SELECT {COLUMNS} FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?",
-            (room, _INT64_MAX if before_id is None else _clamp(before_id), _clamp(limit + 1)),
-        )
-        return [row_message(room, row) for row in reversed(rows[:limit])], len(rows) > limit
+        rows = await self._query(_BEFORE, _before_params(room, before_id, limit))
+        return _descending_page(room, rows, limit)
 
     async def attachment(self, room: str, attachment_id: str) -> Attachment | None:
         rows = await self._query(
@@ -284,16 +286,25 @@ class SqliteHistory(HistoryStore):
         return [row_message(room, row) for row in rows[:limit]], len(rows) > limit
 
     async def last_seq(self, room: str) -> int:
-        rows = await self._query("SELECT last_seq FROM rooms WHERE name = ?", (room,))
-        return int(rows[0][0]) if rows else 0
+        return _first(await self._query(_LAST_SEQ, (room,)))
 
     async def rooms(self) -> list[str]:
         rows = await self._query("SELECT name FROM rooms ORDER BY name", ())
         return [name for (name,) in rows]
 
     async def read_position(self, room: str, person: str) -> int:
-        rows = await self._query(READ_POSITION, (room, person))
-        return rows[0][0] if rows else 0
+        return _first(await self._query(READ_POSITION, (room, person)))
+
+    async def latest_page(self, room: str, person: str, limit: int) -> LatestPage:
+        """The three reads of a join in one trip to the reader thread, in the same order."""
+        check_limit(limit)
+        seq, page, read = await self._queries(
+            (_LAST_SEQ, (room,)),
+            (_BEFORE, _before_params(room, None, limit)),
+            (READ_POSITION, (room, person)),
+        )
+        messages, more = _descending_page(room, page, limit)
+        return LatestPage(messages, more, _first(seq), _first(read))
 
     async def mark_read(self, room: str, person: str, message_id: int) -> int:
         """On the reader thread, with a connection of its own (see :mod:`.sqlite_reads`)."""
@@ -306,16 +317,19 @@ class SqliteHistory(HistoryStore):
             raise _history_error(self._path, exc) from exc
 
     async def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        await self._ensure_started()
-        return await asyncio.get_running_loop().run_in_executor(
-            self._reader, self._fetch, sql, params
-        )
+        (rows,) = await self._queries((sql, params))
+        return rows
 
-    def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    async def _queries(self, *queries: _Query) -> list[list[tuple[Any, ...]]]:
+        """Run ``queries`` in turn on the reader thread: one hand-over for them all."""
+        await self._ensure_started()
+        return await asyncio.get_running_loop().run_in_executor(self._reader, self._fetch, queries)
+
+    def _fetch(self, queries: tuple[_Query, ...]) -> list[list[tuple[Any, ...]]]:
         if self._read_conn is None:  # closed while this query waited for the reader thread
             raise HistoryError(f"the message history {self._path} is closed")
         try:
-            return self._read_conn.execute(sql, params).fetchall()
+            return [self._read_conn.execute(sql, params).fetchall() for sql, params in queries]
         except sqlite3.Error as exc:
             raise _history_error(self._path, exc) from exc
 
@@ -329,6 +343,23 @@ def _create_private_file(path: Path) -> None:
     """
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _before_params(room: str, before_id: int | None, limit: int) -> tuple[Any, ...]:
+    """Parameters of :data:`_BEFORE`: one row past the page tells whether more exist."""
+    return room, _INT64_MAX if before_id is None else _clamp(before_id), _clamp(limit + 1)
+
+
+def _descending_page(
+    room: str, rows: list[tuple[Any, ...]], limit: int
+) -> tuple[list[StoredMessage], bool]:
+    """A page read newest first by :data:`_BEFORE`, returned ascending, and whether more exist."""
+    return [row_message(room, row) for row in reversed(rows[:limit])], len(rows) > limit
+
+
+def _first(rows: list[tuple[Any, ...]]) -> int:
+    """The integer a one-value query found; 0 for no row (no room yet, nothing read yet)."""
+    return int(rows[0][0]) if rows else 0
 
 
 def _clamp(n: int) -> int:

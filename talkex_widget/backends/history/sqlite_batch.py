@@ -20,10 +20,10 @@ import orjson
 from talkex_widget.backends.history import Attachment, StoredMessage
 from talkex_widget.backends.history.sqlite_changes import (
     CHANGE_COLUMNS,
-    assign_seq,
+    change_fields,
+    next_seq,
     save_seqs,
     split_row,
-    with_changes,
 )
 
 __all__ = ["COLUMNS", "Append", "Outcome", "insert_batch", "row_message", "settle"]
@@ -80,12 +80,22 @@ def insert_batch(conn: sqlite3.Connection, batch: list[Append]) -> list[tuple[St
                 request.sent_at,
                 client_id,
                 request.content,
+                seq=next_seq(conn, room, last_seqs),
             )
             content = None if request.content is None else orjson.dumps(request.content)
             conn.execute(
-                "INSERT INTO messages (room, id, author, body, sent_at, client_id, content)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (room, message.id, author, message.body, message.sent_at, client_id, content),
+                "INSERT INTO messages (room, id, author, body, sent_at, client_id, content, seq)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    room,
+                    message.id,
+                    author,
+                    message.body,
+                    message.sent_at,
+                    client_id,
+                    content,
+                    message.seq,
+                ),
             )
             if request.attachment is not None:
                 attachment = request.attachment
@@ -94,7 +104,6 @@ def insert_batch(conn: sqlite3.Connection, batch: list[Append]) -> list[tuple[St
                     " VALUES (?, ?, ?, ?, ?)",
                     (room, attachment.id, message.id, attachment.content_type, attachment.data),
                 )
-            message = assign_seq(conn, message, last_seqs)
             results.append((message, True))
         conn.executemany(
             "INSERT INTO rooms (name, last_id) VALUES (?, ?)"
@@ -134,10 +143,8 @@ def _resolve(settled: list[tuple[asyncio.Future[Any], Outcome]]) -> None:
 def row_message(room: str, row: tuple[Any, ...]) -> StoredMessage:
     """A message from a row of :data:`COLUMNS`: its own columns, then its latest change."""
     own, changes = split_row(row)
-    return with_changes(_plain_message(room, own), changes)
-
-
-def _plain_message(room: str, row: tuple[Any, ...]) -> StoredMessage:
-    message_id, author, body, sent_at, client_id, content = row
+    message_id, author, body, sent_at, client_id, content = own
     parsed = None if content is None else orjson.loads(content)
-    return StoredMessage(message_id, room, author, body, sent_at, client_id, parsed)
+    return StoredMessage(
+        message_id, room, author, body, sent_at, client_id, parsed, **change_fields(changes)
+    )

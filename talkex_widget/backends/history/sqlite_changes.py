@@ -1,7 +1,7 @@
 """The room sequence in the SQLite store: its schema step, and edits, deletes and reactions.
 
 Kept apart from :mod:`.sqlite` so that the batched append path stays as it is: an append only
-calls :func:`assign_seq` inside its own transaction. A change is rare (a person edits, deletes
+calls :func:`next_seq` inside its own transaction. A change is rare (a person edits, deletes
 or reacts by hand), so it runs on a short-lived connection of its own in a worker thread,
 ``BEGIN IMMEDIATE`` to ``COMMIT``: SQLite's write lock orders it against appends from this
 process and from any other process sharing the file, and ``rooms.last_seq`` is read and bumped
@@ -23,11 +23,11 @@ from talkex_widget.backends.history import StoredMessage, UnknownMessage
 __all__ = [
     "CHANGE_COLUMNS",
     "SEQ_MIGRATION",
-    "assign_seq",
+    "change_fields",
+    "next_seq",
     "save_seqs",
     "split_row",
     "update_message",
-    "with_changes",
 ]
 
 SEQ_MIGRATION = """
@@ -41,12 +41,12 @@ ALTER TABLE rooms ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
 UPDATE rooms SET last_seq = last_id;
 """
 """The schema step of the room sequence. Messages stored before it keep ``seq = id``, so a
-room's sequence continues where its ids were and old messages need no rewrite. ``seq`` is
-NULL only for the instant between a message's INSERT and :func:`assign_seq`; ``reactions``
-is JSON ``[[emoji, [who, ...]], ...]`` (NULL: none)."""
+room's sequence continues where its ids were and old messages need no rewrite. An append
+writes its ``seq`` in its INSERT (:func:`next_seq`); ``reactions`` is JSON
+``[[emoji, [who, ...]], ...]`` (NULL: none)."""
 
 CHANGE_COLUMNS = "seq, edited_at, deleted_at, reactions"
-"""Selected after a message's own columns; :func:`with_changes` reads them back."""
+"""Selected after a message's own columns; :func:`change_fields` reads them back."""
 
 _CHANGE_COUNT = len(CHANGE_COLUMNS.split(","))
 _BUSY_TIMEOUT_S = 10.0
@@ -54,37 +54,33 @@ _BUSY_TIMEOUT_S = 10.0
 
 def split_row(row: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """A row selected as ``<message columns>, CHANGE_COLUMNS``: the message's own values, then
-    the values :func:`with_changes` reads."""
+    the values :func:`change_fields` reads."""
     return row[:-_CHANGE_COUNT], row[-_CHANGE_COUNT:]
 
 
-def with_changes(message: StoredMessage, changes: tuple[Any, ...]) -> StoredMessage:
-    """``message`` with the :data:`CHANGE_COLUMNS` values of its row (see :func:`split_row`)."""
+def change_fields(changes: tuple[Any, ...]) -> dict[str, Any]:
+    """The :class:`StoredMessage` fields held in the :data:`CHANGE_COLUMNS` values of a row
+    (see :func:`split_row`), to build the message in one go."""
     seq, edited_at, deleted_at, reactions = changes
     parsed = () if reactions is None else tuple((e, tuple(w)) for e, w in orjson.loads(reactions))
-    return replace(
-        message, seq=seq or 0, edited_at=edited_at, deleted_at=deleted_at, reactions=parsed
-    )
+    return {"seq": seq or 0, "edited_at": edited_at, "deleted_at": deleted_at, "reactions": parsed}
 
 
-def assign_seq(
-    conn: sqlite3.Connection, message: StoredMessage, last_seqs: dict[str, int]
-) -> StoredMessage:
-    """Give a just-inserted message its room's next ``seq``, inside the append's transaction.
+def next_seq(conn: sqlite3.Connection, room: str, last_seqs: dict[str, int]) -> int:
+    """The ``seq`` of a message about to be inserted, inside the append's transaction.
 
-    ``last_seqs`` caches each room's counter for the batch; :func:`save_seqs` writes it back.
+    Given before the INSERT, so that the row is written once, already in its place in
+    ``messages_seq``. ``last_seqs`` caches each room's counter for the batch; :func:`save_seqs`
+    writes it back.
     """
-    room = message.room
     if room not in last_seqs:
         last_seqs[room] = _last_seq(conn, room)
     last_seqs[room] += 1
-    seq = last_seqs[room]
-    conn.execute("UPDATE messages SET seq = ? WHERE room = ? AND id = ?", (seq, room, message.id))
-    return replace(message, seq=seq)
+    return last_seqs[room]
 
 
 def save_seqs(conn: sqlite3.Connection, last_seqs: dict[str, int]) -> None:
-    """Store the counters :func:`assign_seq` advanced (the room rows exist by then)."""
+    """Store the counters :func:`next_seq` advanced (the room rows exist by then)."""
     conn.executemany(
         "UPDATE rooms SET last_seq = ? WHERE name = ?",
         [(seq, room) for room, seq in last_seqs.items()],

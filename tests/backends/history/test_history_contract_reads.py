@@ -62,3 +62,19 @@ async def test_a_closed_store_refuses_read_positions(store: HistoryStore) -> Non
         await store.read_position("lobby", "bob")
     with pytest.raises(HistoryError):
         await store.mark_read("lobby", "bob", 1)
+
+
+async def test_the_latest_page_is_what_a_join_reads(store: HistoryStore) -> None:
+    """``latest_page`` answers what ``last_seq``, ``before`` and ``read_position`` would."""
+    empty = await store.latest_page("lobby", "bob", 3)
+    assert (empty.messages, empty.has_more, empty.seq, empty.read_id) == ([], False, 0, 0)
+    await fill(store, "lobby", 5)
+    await store.mark_read("lobby", "bob", 2)
+    page = await store.latest_page("lobby", "bob", 3)
+    assert (page.messages, page.has_more) == await store.before("lobby", None, 3)
+    assert [m.id for m in page.messages] == [3, 4, 5]
+    assert (page.seq, page.read_id) == (await store.last_seq("lobby"), 2)
+    assert (await store.latest_page("lobby", "cy", 5)).read_id == 0
+    assert not (await store.latest_page("lobby", "cy", 5)).has_more
+    with pytest.raises(ValueError):
+        await store.latest_page("lobby", "bob", 0)
