@@ -57,22 +57,21 @@ class DiffBatch:
         return bool(self._changes)
 
     def add(self, diff: Diff) -> None:
-        """Merge the next diff (joins before leaves, as the tracker's diffs are applied)."""
+        """Merge the next diff (joins before leaves, as the tracker's diffs are applied).
+
+        A meta seen first in ``joins`` was not held when the window opened; one seen first in
+        ``leaves`` was. Either way its latest fate is what it is now: joined, or gone.
+        """
         changes = self._changes
-        for key, presence in diff.get("joins", {}).items():
-            for meta in presence["metas"]:
-                change = changes.get(meta["phx_ref"])
-                if change is None:
-                    changes[meta["phx_ref"]] = _Change(key, None, meta)
-                else:
-                    change.after = meta
-        for key, presence in diff.get("leaves", {}).items():
-            for meta in presence["metas"]:
-                change = changes.get(meta["phx_ref"])
-                if change is None:
-                    changes[meta["phx_ref"]] = _Change(key, meta, None)
-                else:
-                    change.after = None
+        for side, joined in (("joins", True), ("leaves", False)):
+            for key, presence in diff.get(side, {}).items():
+                for meta in presence["metas"]:
+                    now = meta if joined else None
+                    change = changes.get(meta["phx_ref"])
+                    if change is None:
+                        changes[meta["phx_ref"]] = _Change(key, None if joined else meta, now)
+                    else:
+                        change.after = now
 
     def diff(self) -> Diff:
         """The merged diff: what turns the clients' state at the window's start into now."""
