@@ -13,7 +13,7 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient
 
 from talkex_widget.cli import build_parser
-from talkex_widget.cli.options import limits_from
+from talkex_widget.cli.options import limits_from, rules_from
 from talkex_widget.cli.secrets import read_secret_file
 from talkex_widget.client import RoomClient, Socket
 from talkex_widget.core.auth import read_token
@@ -45,6 +45,39 @@ def test_serve_defaults_are_the_config_classes_defaults(monkeypatch: pytest.Monk
         config.rules.max_attachment,
     )
     assert limits_from(args) == Limits() == config.limits
+    assert rules_from(args) == config.rules
+
+
+def test_each_limit_option_sets_its_field() -> None:
+    args = build_parser().parse_args(
+        [
+            "serve",
+            "--message-rate=5/2",
+            "--frame-rate=7/1.5",
+            "--max-frame-bytes=100",
+            "--max-connections-per-nickname=4",
+            "--max-connections-per-ip=0",
+            "--max-connections=3",
+            "--max-send-buffer=9",
+            "--handshake-timeout=2.5",
+            "--max-body=10",
+            "--max-attachment=0",
+        ]
+    )
+    assert limits_from(args) == Limits(
+        max_frame_bytes=100,
+        messages_per_window=5,
+        message_window=2.0,
+        frames_per_window=7,
+        frame_window=1.5,
+        max_connections_per_nickname=4,
+        max_connections_per_ip=0,
+        max_connections=3,
+        max_send_buffer_bytes=9,
+        handshake_timeout=2.5,
+    )
+    rules = rules_from(args)
+    assert (rules.max_body, rules.max_attachment) == (10, 0)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from talkex_widget.cli.options import build_parser, limits_from
+from talkex_widget.cli.options import build_parser, limits_from, rules_from
 from talkex_widget.cli.secrets import secret_value, warn_if_password_argument
 from talkex_widget.core.version import __version__
 
@@ -51,7 +51,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from talkex_widget.core.rooms import RoomRules
     from talkex_widget.server.app import TalkexServer
     from talkex_widget.server.config import ServerConfig
 
@@ -69,7 +68,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         cluster_secret=secret_value(parser, args, "cluster-secret") or None,
         secret=secret_value(parser, args, "secret") or None,
         limits=limits_from(args),
-        rules=RoomRules(max_body=args.max_body, max_attachment=args.max_attachment),
+        rules=rules_from(args),
     )
     token = secret_value(parser, args, "token")
     if token is not None:

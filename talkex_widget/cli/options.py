@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from talkex_widget.cli.secrets import add_secret_option
 from talkex_widget.core.version import __version__
 
 if TYPE_CHECKING:
     from talkex_widget.core.limits import Limits
+    from talkex_widget.core.rooms import RoomRules
     from talkex_widget.server.config import ServerConfig
 
-__all__ = ["build_parser", "limits_from"]
+__all__ = ["build_parser", "limits_from", "rules_from"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,97 +175,44 @@ def _add_db_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_limit_options(parser: argparse.ArgumentParser, defaults: ServerConfig) -> None:
-    d, rules = defaults.limits, defaults.rules
     group = parser.add_argument_group("limits (0 = unlimited where noted)")
-    group.add_argument(
-        "--max-frame-bytes",
-        type=int,
-        default=d.max_frame_bytes,
-        help=f"largest frame accepted; larger ones close with 1009 (default: {d.max_frame_bytes})",
-    )
-    group.add_argument(
-        "--message-rate",
-        type=_rate,
-        default=(d.messages_per_window, d.message_window),
-        metavar="N/SECONDS",
-        help=f"messages per connection before 'you are sending too fast' "
-        f"(default: {d.messages_per_window}/{d.message_window:g})",
-    )
-    group.add_argument(
-        "--frame-rate",
-        type=_rate,
-        default=(d.frames_per_window, d.frame_window),
-        metavar="N/SECONDS",
-        help=f"frames per connection before it is closed as a flood with 1008 "
-        f"(default: {d.frames_per_window}/{d.frame_window:g})",
-    )
-    group.add_argument(
-        "--max-connections-per-nickname",
-        type=int,
-        default=d.max_connections_per_nickname,
-        help=f"0 = unlimited (default: {d.max_connections_per_nickname})",
-    )
-    group.add_argument(
-        "--max-connections-per-ip",
-        type=int,
-        default=d.max_connections_per_ip,
-        help=f"0 = unlimited (default: {d.max_connections_per_ip})",
-    )
-    group.add_argument(
-        "--max-connections",
-        type=int,
-        default=d.max_connections,
-        help="open sockets in all, then 503 'server is full'; 0 = unlimited "
-        f"(default: {d.max_connections})",
-    )
-    group.add_argument(
-        "--max-send-buffer",
-        type=int,
-        default=d.max_send_buffer_bytes,
-        metavar="BYTES",
-        help=f"unread bytes after which a slow client is dropped "
-        f"(default: {d.max_send_buffer_bytes})",
-    )
-    group.add_argument(
-        "--handshake-timeout",
-        type=float,
-        default=d.handshake_timeout,
-        metavar="SECONDS",
-        help=f"close connections that send no request (default: {d.handshake_timeout:g})",
-    )
-    group.add_argument(
-        "--max-body",
-        type=int,
-        default=rules.max_body,
-        help=f"longest message in characters, told to clients when they join "
-        f"(default: {rules.max_body})",
-    )
-    group.add_argument(
-        "--max-attachment",
-        type=int,
-        default=rules.max_attachment,
-        metavar="BYTES",
-        help=f"largest image a message may carry (a figure shared from a notebook), PNG or "
-        f"JPEG only; frames grow to carry it; 0 takes none (default: {rules.max_attachment})",
-    )
+    for option in _LIMIT_OPTIONS:
+        source = defaults.rules if option.rule else defaults.limits
+        values = tuple(getattr(source, name) for name in option.fields)
+        shown = "/".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+        group.add_argument(
+            option.flag,
+            type=option.type,
+            default=values if len(values) > 1 else values[0],
+            metavar=option.metavar,
+            help=f"{option.help} (default: {shown})",
+        )
 
 
 def limits_from(args: argparse.Namespace) -> Limits:
     """The connection limits ``serve`` was given."""
     from talkex_widget.core.limits import Limits
 
-    return Limits(
-        max_frame_bytes=args.max_frame_bytes,
-        messages_per_window=args.message_rate[0],
-        message_window=args.message_rate[1],
-        frames_per_window=args.frame_rate[0],
-        frame_window=args.frame_rate[1],
-        max_connections_per_nickname=args.max_connections_per_nickname,
-        max_connections_per_ip=args.max_connections_per_ip,
-        max_connections=args.max_connections,
-        max_send_buffer_bytes=args.max_send_buffer,
-        handshake_timeout=args.handshake_timeout,
-    )
+    return Limits(**_limit_fields(args, rule=False))
+
+
+def rules_from(args: argparse.Namespace) -> RoomRules:
+    """The room rules ``serve`` was given (the limits that clients are told when they join)."""
+    from talkex_widget.core.rooms import RoomRules
+
+    return RoomRules(**_limit_fields(args, rule=True))
+
+
+def _limit_fields(args: argparse.Namespace, *, rule: bool) -> dict[str, Any]:
+    """The fields of :class:`Limits` (or, with ``rule``, of :class:`RoomRules`) set by the
+    limit options in ``args``."""
+    fields: dict[str, Any] = {}
+    for option in _LIMIT_OPTIONS:
+        if option.rule == rule:
+            value = getattr(args, option.flag.lstrip("-").replace("-", "_"))
+            values = value if len(option.fields) > 1 else (value,)
+            fields.update(zip(option.fields, values, strict=True))
+    return fields
 
 
 def _rate(text: str) -> tuple[int, float]:
@@ -301,3 +251,78 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, got {port}")
     return port
+
+
+@dataclass(frozen=True)
+class _LimitOption:
+    """One limit of ``serve``: its flag, the config fields it sets, and what its help says."""
+
+    flag: str
+    fields: tuple[str, ...]
+    """The :class:`Limits` fields it sets, or with ``rule`` the :class:`RoomRules` ones; their
+    defaults are the option's. A rate sets two: the count, then the window."""
+    help: str
+    """The help text before ``(default: ...)``."""
+    type: Callable[[str], Any] = int
+    metavar: str | None = None
+    rule: bool = False
+
+
+_LIMIT_OPTIONS = (
+    _LimitOption(
+        "--max-frame-bytes",
+        ("max_frame_bytes",),
+        "largest frame accepted; larger ones close with 1009",
+    ),
+    _LimitOption(
+        "--message-rate",
+        ("messages_per_window", "message_window"),
+        "messages per connection before 'you are sending too fast'",
+        _rate,
+        "N/SECONDS",
+    ),
+    _LimitOption(
+        "--frame-rate",
+        ("frames_per_window", "frame_window"),
+        "frames per connection before it is closed as a flood with 1008",
+        _rate,
+        "N/SECONDS",
+    ),
+    _LimitOption(
+        "--max-connections-per-nickname", ("max_connections_per_nickname",), "0 = unlimited"
+    ),
+    _LimitOption("--max-connections-per-ip", ("max_connections_per_ip",), "0 = unlimited"),
+    _LimitOption(
+        "--max-connections",
+        ("max_connections",),
+        "open sockets in all, then 503 'server is full'; 0 = unlimited",
+    ),
+    _LimitOption(
+        "--max-send-buffer",
+        ("max_send_buffer_bytes",),
+        "unread bytes after which a slow client is dropped",
+        metavar="BYTES",
+    ),
+    _LimitOption(
+        "--handshake-timeout",
+        ("handshake_timeout",),
+        "close connections that send no request",
+        float,
+        "SECONDS",
+    ),
+    _LimitOption(
+        "--max-body",
+        ("max_body",),
+        "longest message in characters, told to clients when they join",
+        rule=True,
+    ),
+    _LimitOption(
+        "--max-attachment",
+        ("max_attachment",),
+        "largest image a message may carry (a figure shared from a notebook), PNG or JPEG "
+        "only; frames grow to carry it; 0 takes none",
+        metavar="BYTES",
+        rule=True,
+    ),
+)
+"""The limit options of ``serve``, in the order ``--help`` lists them."""
