@@ -7,6 +7,10 @@ their own (another anonymous Jupyter identity), trusts it from the command palet
 outputs of someone else's run render only in a trusted notebook, JupyterLab issue #11435) and
 sees the same widget output. Their direct socket to the Talkex server is blocked, as on a
 remote Jupyter, so their view goes through ``<base_url>talkex/``.
+
+"Who's online" shows each collaborator as JupyterLab shows them: their anonymous name and the
+colour JupyterLab picked for them. Neither browser ever holds the kernel's shared token: every
+frame either page receives (the kernel's channels included) is searched for it.
 """
 
 from __future__ import annotations
@@ -38,6 +42,52 @@ BLOCK_DIRECT = """
   Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
 })();
 """
+
+
+JUPYTER_USER_KEY = "@jupyterlab/services:UserManager#user"
+RETURNING_VISITOR = """
+(() => {
+  // JupyterLab picks a colour for a user the server gives none (token login) only once it
+  // has kept an identity from an earlier visit: a returning visitor, who has one from the
+  // start. Keep an empty identity, and JupyterLab picks the colour on this first load.
+  if (localStorage.getItem(KEY) === null) localStorage.setItem(KEY, "{}");
+})();
+""".replace("KEY", json.dumps(JUPYTER_USER_KEY))
+RESOLVED = """(avatar, colour) => {
+  const probe = document.createElement("div");
+  probe.style.background = colour;
+  document.body.append(probe);
+  const jupyterlab = getComputedStyle(probe).backgroundColor;
+  probe.remove();
+  return [getComputedStyle(avatar).backgroundColor, jupyterlab];
+}"""
+
+
+def returning_visitor(context: Any) -> list[str | bytes]:
+    """Prepare ``context`` as a returning JupyterLab visitor; the frames its pages receive."""
+    context.add_init_script(RETURNING_VISITOR)
+    frames: list[str | bytes] = []
+
+    def heard(payload: str | bytes) -> None:
+        frames.append(payload)
+
+    context.on("page", lambda page: page.on("websocket", lambda ws: ws.on("framereceived", heard)))
+    return frames
+
+
+def jupyterlab_identity(page: Page) -> dict[str, Any]:
+    """Who JupyterLab shows the page's user as (name, colour), once it picked the colour."""
+    handle = page.wait_for_function(
+        f"() => JSON.parse(localStorage.getItem({json.dumps(JUPYTER_USER_KEY)}) || 'null')?.color"
+    )
+    assert handle.json_value()
+    return dict(
+        page.evaluate(f"() => JSON.parse(localStorage.getItem({json.dumps(JUPYTER_USER_KEY)}))")
+    )
+
+
+def holds(frames: list[str | bytes], text: str) -> bool:
+    return any(text in (f if isinstance(f, str) else f.decode("utf-8", "replace")) for f in frames)
 
 
 def open_without_running(context: Any, lab: Lab, name: str, workspace: str) -> Page:
@@ -92,11 +142,14 @@ def test_two_collaborators_each_chat_as_themselves_through_direct_and_route(
     lab = notebooks
     nickname = f"ada-{secrets.token_hex(3)}"
     name = lab.write_notebook(f"collab-{nickname}.ipynb", *chat_cells("collab", nickname))
-    ada = open_notebook(new_context(), lab, name)
+    ada_context = new_context()
+    ada_frames = returning_visitor(ada_context)
+    ada = open_notebook(ada_context, lab, name)
     ada_root = joined(ada)
     expect(ada_root).to_have_attribute("data-transport", "websocket")
 
     bob_context = new_context()
+    bob_frames = returning_visitor(bob_context)
     bob_context.add_init_script(BLOCK_DIRECT)
     bob = open_without_running(bob_context, lab, name, f"{Path(name).stem}-bob")
     bob_root = joined(bob)
@@ -109,6 +162,30 @@ def test_two_collaborators_each_chat_as_themselves_through_direct_and_route(
         expect(online(page).locator(f"li[data-nickname='{nickname}']")).to_have_count(1)
     bob_name = online(bob).locator("li.tx-self").get_attribute("data-nickname")
     assert bob_name and bob_name.startswith("Anonymous "), bob_name
+
+    # Each is shown as JupyterLab shows them: bob by his anonymous name, ada (alone with her
+    # notebook until bob came) by her own nickname; each in the colour JupyterLab picked for
+    # them, which in JupyterLab is its theme's colour, not the standalone page's fallback.
+    ada_look, bob_look = jupyterlab_identity(ada), jupyterlab_identity(bob)
+    assert bob_look["display_name"] == bob_name
+    for page in (ada, bob):
+        for key, shown, look in ((bob_name, bob_name, bob_look), (nickname, nickname, ada_look)):
+            row = online(page).locator(f"li[data-nickname='{key}']")
+            expect(row.locator(".tx-name")).to_have_text(shown)
+            expect(row.locator(".tx-avatar")).to_have_attribute("data-colour", look["color"])
+    painted, jupyterlab = (
+        online(ada)
+        .locator(f"li[data-nickname='{bob_name}'] .tx-avatar")
+        .evaluate(RESOLVED, bob_look["color"])
+    )
+    assert painted == jupyterlab, (painted, jupyterlab)
+
+    # The kernel gave neither browser its shared token: each chats with a token of its own.
+    shared = lab.talkex_server().token
+    assert shared
+    for frames in (ada_frames, bob_frames):
+        assert holds(frames, '"server_url"'), "no config message heard: the check proves nothing"
+        assert not holds(frames, shared)
 
     say(bob, "bob here, through Jupyter")
     for root in (ada_root, bob_root):
