@@ -40,9 +40,9 @@ class Peer(Protocol):
         avatar), when a verified identity says so; else empty (see core/profiles.py)."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Member:
-    """One socket's channel in one room."""
+    """One socket's channel in one room (slotted: a server holds one per socket and room)."""
 
     peer: Peer
     room: str
