@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import secrets
 import shutil
 import subprocess
@@ -277,6 +278,14 @@ def notebooks(lab: Lab, request: pytest.FixtureRequest) -> Iterator[Lab]:
 def open_notebook(context: Any, lab: Lab, name: str, *, app: str = "lab") -> Page:
     """Open ``name`` in JupyterLab (``app="lab"``) or Notebook 7, wait for the kernel, run all."""
     page: Page = context.new_page()
+    # With real-time collaboration installed, a notebook whose shared document takes over 5 s
+    # to sync (a busy machine) gets a modal "Loading" dialog that stays after the sync and
+    # swallows every click: answer it whenever it shows ("Continue waiting" is harmless once
+    # synced).
+    page.add_locator_handler(
+        page.get_by_role("dialog", name=re.compile(r"^Loading")),
+        lambda dialog: dialog.get_by_role("button", name="Continue waiting").click(),
+    )
     if app == "lab":  # a workspace of its own: the default one would reopen other tests' tabs
         path = f"/lab/workspaces/{Path(name).stem}/tree/{name}?reset&"
     else:
