@@ -123,8 +123,15 @@ def _png_base64(obj: Any, max_attachment: int) -> str:
     else:
         try:
             data = obj.to_image(format="png")
-        except (ValueError, ImportError) as exc:
-            raise ShareError(f"cannot draw this figure as PNG (install kaleido?): {exc}") from exc
+        except (ValueError, ImportError, RuntimeError) as exc:
+            # plotly 6/7 raise RuntimeError (or ValueError) with a page of advice when kaleido
+            # or the browser kaleido drives is missing: its first line says which.
+            reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+            raise ShareError(
+                "cannot draw this figure as PNG: plotly draws through kaleido "
+                '(pip install "kaleido>=1"), which needs Chrome or Chromium on the PATH '
+                f"(or plotly_get_chrome){': ' + reason if reason else ''}"
+            ) from exc
     if not isinstance(data, bytes) or not data:
         raise ShareError("the object drew no PNG image")
     if len(data) > max_attachment:

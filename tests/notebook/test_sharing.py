@@ -4,14 +4,22 @@ the server's own rules (core.kinds) so what the kernel builds is what the server
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from talkex_widget import ChatWidget
 from talkex_widget.core.kinds import parse_post
 from talkex_widget.core.rooms import RoomRules
 from talkex_widget.notebook.sharing import Code, ShareError, share_payload
 from tests.images import png
+from tests.jupyter_dirs import REPO
+
+from .threaded import wait_until
 
 
 def taken(payload: dict[str, Any]) -> Any:
@@ -91,3 +99,68 @@ def test_code_is_at_the_package_top_for_notebooks() -> None:
     import talkex_widget
 
     assert talkex_widget.Code is Code
+
+
+def test_a_figure_that_cannot_draw_itself_is_refused_with_what_to_install() -> None:
+    class PlotlyWithoutKaleido:  # what plotly 7's to_image raises when kaleido is missing
+        def to_image(self, format: str) -> bytes:
+            raise RuntimeError("\nImage export requires the Kaleido package\n\n  $ pip install")
+
+    with pytest.raises(ShareError, match=r"kaleido.*: Image export requires the Kaleido package$"):
+        share_payload(PlotlyWithoutKaleido())
+
+
+def plotly_figure() -> Any:
+    go = pytest.importorskip("plotly.graph_objects")
+    return go.Figure(go.Scatter(y=[1, 3, 2]), layout={"width": 420, "height": 300})
+
+
+def test_a_plotly_figure_is_shared_as_a_png_through_kaleido(
+    make_widget: Callable[..., ChatWidget],
+) -> None:
+    figure = plotly_figure()
+    pytest.importorskip("kaleido")  # kaleido >= 1 drives the Chromium the browser tests use
+    ada = make_widget(room="plots", nickname="ada")
+    shared = ada.share(figure, caption="plotly")
+    wait_until(lambda: any(m["id"] == shared for m in ada.messages), 15, "the shared figure")
+    (message,) = [m for m in ada.messages if m["id"] == shared]
+    assert (message["kind"], message["body"]) == ("figure", "plotly")
+    attachment = message["attachment"]
+    assert (attachment["type"], attachment["width"], attachment["height"]) == (
+        "image/png",
+        420,
+        300,
+    )
+
+
+def refusal_in_a_fresh_python(*, hide_kaleido: bool = False, **env: str) -> str:
+    """What ``share_payload`` of a plotly figure says in a new interpreter (plotly decides
+    once per process whether kaleido is there, so an import hidden here would come too late)."""
+    code = (
+        ("import sys; sys.modules['kaleido'] = None\n" if hide_kaleido else "")
+        + "import plotly.graph_objects as go\n"
+        + "from talkex_widget.notebook.sharing import ShareError, share_payload\n"
+        + "try:\n    share_payload(go.Figure(go.Scatter(y=[1, 2])))\n"
+        + "except ShareError as exc:\n    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_a_plotly_figure_without_kaleido_or_a_browser_says_which() -> None:
+    plotly_figure()  # skips without plotly
+    assert refusal_in_a_fresh_python(hide_kaleido=True).endswith(
+        "(or plotly_get_chrome): Image export requires the Kaleido package, v1.0.0 or greater,"
+    )
+    pytest.importorskip("kaleido")
+    no_browser = refusal_in_a_fresh_python(BROWSER_PATH="/nonexistent", PATH="/nonexistent")
+    assert no_browser.endswith(
+        "(or plotly_get_chrome): Kaleido requires Google Chrome to be installed."
+    )
