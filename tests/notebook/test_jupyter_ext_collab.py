@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import KERNEL_TIMEOUT, Lab, chat_cells, joined, online, open_notebook, say
+from .conftest import ARTIFACTS, KERNEL_TIMEOUT, Lab, chat_cells, joined, online, open_notebook, say
 from .test_notebook_chat import kernel_client, wait_busy
 
 pytestmark = pytest.mark.browser
@@ -179,6 +179,11 @@ def test_two_collaborators_each_chat_as_themselves_through_direct_and_route(
         .evaluate(RESOLVED, bob_look["color"])
     )
     assert painted == jupyterlab, (painted, jupyterlab)
+    (ARTIFACTS / "screenshots").mkdir(parents=True, exist_ok=True)
+    for who, page in (("ada", ada), ("bob", bob)):
+        shot = ARTIFACTS / "screenshots" / f"collab-{who}-online.png"
+        online(page).screenshot(path=str(shot))
+        print(f"screenshot: {shot}")
 
     # The kernel gave neither browser its shared token: each chats with a token of its own.
     shared = lab.talkex_server().token
