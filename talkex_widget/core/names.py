@@ -263,11 +263,11 @@ def load() -> None:
 
 @functools.cache
 def _translation() -> dict[int, str]:
-    """:func:`_prototypes` as a :meth:`str.translate` table: one C call maps a whole name."""
+    """:func:`_prototypes` as a :meth:`str.translate` table: one C call maps a whole name.
+    The one form kept in memory."""
     return {ord(char): prototype for char, prototype in _prototypes().items()}
 
 
-@functools.cache
 def _prototypes() -> dict[str, str]:
     """Each confusable character mapped to its prototype, from ``confusables.txt``.
 
@@ -278,12 +278,13 @@ def _prototypes() -> dict[str, str]:
     both: a skeleton is compared, never shown. The package's data marks right-to-left
     characters with LEFT-TO-RIGHT MARKs for display; they are dropped.
     """
-    partners: dict[str, set[str]] = defaultdict(set)
+    partners: dict[str, list[str]] = defaultdict(list)  # lists: a few each, and small
     for char, glyphs in _confusable_pairs().items():
         for glyph in glyphs:
             a, b = _strip_direction_marks(char), _strip_direction_marks(glyph)
-            partners[a].add(b)
-            partners[b].add(a)
+            for one, other in ((a, b), (b, a)):
+                if other not in partners[one]:
+                    partners[one].append(other)
     prototypes: dict[str, str] = {}
     for char, around in partners.items():
         if len(char) != 1:
