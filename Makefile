@@ -10,13 +10,15 @@ STAMP := $(VENV)/.talkex-installed
 
 test: install lint jstest pytest
 
-## System packages the tests drive: Debian's Chromium (Playwright) and redis-server.
+## System packages the tests drive: Debian's Chromium (Playwright), redis-server, and an emoji
+## font so reactions in screenshots are glyphs, not empty boxes.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing="$$missing fonts-noto-color-emoji"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
