@@ -146,6 +146,23 @@ describe("MessageList", () => {
     expect(p.onDiscard).toHaveBeenCalledWith("c2");
   });
 
+  it("puts the new-messages line above a group that starts the unread part, inside one that does not", () => {
+    const talk = [
+      { id: 1, author: "me", body: "question", sent_at: "2024-03-01T10:00:00Z" },
+      { id: 2, author: "bob", body: "answer", sent_at: "2024-03-01T10:01:00Z" },
+      { id: 3, author: "bob", body: "more", sent_at: "2024-03-01T10:01:30Z" },
+    ];
+    const order = (root) =>
+      [...root.querySelectorAll(".tx-unread-line, .tx-group-head, .tx-msg")].map((el) =>
+        el.classList.contains("tx-unread-line") ? "line" : el.classList.contains("tx-group-head") ? "head" : el.dataset.messageId,
+      );
+    view = mount(<MessageList {...props({ messages: talk, pending: [], markerId: 1 })} />);
+    expect(order(view.container)).toEqual(["head", "1", "line", "head", "2", "3"]);
+    view.unmount();
+    view = mount(<MessageList {...props({ messages: talk, pending: [], markerId: 2 })} />);
+    expect(order(view.container)).toEqual(["head", "1", "head", "2", "line", "3"]);
+  });
+
   it("offers older messages when the server has more", () => {
     const p = props({ hasMore: true });
     view = mount(<MessageList {...p} />);

@@ -125,28 +125,42 @@ export function MessageList({
 
 function MessageGroup({ group, nickname, firstUnread, onRetry, onDiscard, changes }) {
   const head = group.items[0];
+  // Where the unread part starts a group, the line goes above the author's name, not between
+  // the name and the first message.
+  const lineAbove = head.id != null && head.id === firstUnread;
   return (
-    <div className={group.own ? "tx-group tx-own" : "tx-group"} data-author={group.author}>
-      <div className="tx-group-head">
-        <Name name={group.author} className="tx-author" />
-        {group.own && <span className="tx-you">you</span>}
-        <time className="tx-time" dateTime={head.sent_at} title={formatFull(head.sent_at)}>
-          {formatTime(head.sent_at)}
-        </time>
+    <>
+      {lineAbove && <UnreadLine />}
+      <div className={group.own ? "tx-group tx-own" : "tx-group"} data-author={group.author}>
+        <div className="tx-group-head">
+          <Name name={group.author} className="tx-author" />
+          {group.own && <span className="tx-you">you</span>}
+          <time className="tx-time" dateTime={head.sent_at} title={formatFull(head.sent_at)}>
+            {formatTime(head.sent_at)}
+          </time>
+        </div>
+        {group.items.map((item, index) => (
+          <MessageRow
+            key={itemKey(item, nickname)}
+            item={item}
+            showTime={index > 0}
+            mention={isMention(item, nickname)}
+            lineBefore={index > 0 && item.id != null && item.id === firstUnread}
+            onRetry={onRetry}
+            onDiscard={onDiscard}
+            nickname={nickname}
+            changes={changes}
+          />
+        ))}
       </div>
-      {group.items.map((item, index) => (
-        <MessageRow
-          key={itemKey(item, nickname)}
-          item={item}
-          showTime={index > 0}
-          mention={isMention(item, nickname)}
-          lineBefore={item.id != null && item.id === firstUnread}
-          onRetry={onRetry}
-          onDiscard={onDiscard}
-          nickname={nickname}
-          changes={changes}
-        />
-      ))}
+    </>
+  );
+}
+
+function UnreadLine() {
+  return (
+    <div className="tx-unread-line" role="separator" aria-label="New messages">
+      <span>New messages</span>
     </div>
   );
 }
@@ -161,11 +175,7 @@ function MessageRow({ item, showTime, mention, lineBefore, onRetry, onDiscard, n
   const deleted = Boolean(item.deleted_at);
   return (
     <>
-      {lineBefore && (
-        <div className="tx-unread-line" role="separator" aria-label="New messages">
-          <span>New messages</span>
-        </div>
-      )}
+      {lineBefore && <UnreadLine />}
       <div
         className={`tx-msg tx-msg-${state}${mention ? " tx-mention" : ""}`}
         data-mention={mention || undefined}
