@@ -21,8 +21,6 @@ from talkex_widget.backends.history import Attachment, StoredMessage
 from talkex_widget.backends.history.sqlite_changes import (
     CHANGE_COLUMNS,
     change_fields,
-    next_seq,
-    save_seqs,
     split_row,
 )
 
@@ -53,8 +51,7 @@ Outcome = tuple[StoredMessage, bool] | BaseException
 def insert_batch(conn: sqlite3.Connection, batch: list[Append]) -> list[tuple[StoredMessage, bool]]:
     """Store a batch in one transaction. Dedupe sees earlier appends of the same batch."""
     results: list[tuple[StoredMessage, bool]] = []
-    last_ids: dict[str, int] = {}
-    last_seqs: dict[str, int] = {}
+    counters: dict[str, list[int]] = {}  # room -> [last_id, last_seq], written back at the end
     conn.execute("BEGIN IMMEDIATE")
     try:
         for request in batch:
@@ -68,19 +65,23 @@ def insert_batch(conn: sqlite3.Connection, batch: list[Append]) -> list[tuple[St
                 if original is not None:
                     results.append((row_message(room, original), False))
                     continue
-            if room not in last_ids:
-                row = conn.execute("SELECT last_id FROM rooms WHERE name = ?", (room,)).fetchone()
-                last_ids[room] = row[0] if row else 0
-            last_ids[room] += 1
+            counter = counters.get(room)
+            if counter is None:
+                row = conn.execute(
+                    "SELECT last_id, last_seq FROM rooms WHERE name = ?", (room,)
+                ).fetchone()
+                counter = counters[room] = list(row) if row else [0, 0]
+            counter[0] += 1
+            counter[1] += 1  # the seq is given here, in the INSERT: the row is written once
             message = StoredMessage(
-                last_ids[room],
+                counter[0],
                 room,
                 author,
                 request.body,
                 request.sent_at,
                 client_id,
                 request.content,
-                seq=next_seq(conn, room, last_seqs),
+                seq=counter[1],
             )
             content = None if request.content is None else orjson.dumps(request.content)
             conn.execute(
@@ -106,11 +107,11 @@ def insert_batch(conn: sqlite3.Connection, batch: list[Append]) -> list[tuple[St
                 )
             results.append((message, True))
         conn.executemany(
-            "INSERT INTO rooms (name, last_id) VALUES (?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id",
-            last_ids.items(),
+            "INSERT INTO rooms (name, last_id, last_seq) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE"
+            " SET last_id = excluded.last_id, last_seq = excluded.last_seq",
+            [(room, last_id, last_seq) for room, (last_id, last_seq) in counters.items()],
         )
-        save_seqs(conn, last_seqs)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

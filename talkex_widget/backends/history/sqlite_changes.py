@@ -1,7 +1,8 @@
 """The room sequence in the SQLite store: its schema step, and edits, deletes and reactions.
 
-Kept apart from :mod:`.sqlite` so that the batched append path stays as it is: an append only
-calls :func:`next_seq` inside its own transaction. A change is rare (a person edits, deletes
+Kept apart from :mod:`.sqlite` so that the batched append path stays as it is: an append
+reads and bumps ``rooms.last_seq`` with ``rooms.last_id``, once per room and batch, and writes
+its ``seq`` in its INSERT (see :mod:`.sqlite_batch`). A change is rare (a person edits, deletes
 or reacts by hand), so it runs on a short-lived connection of its own in a worker thread,
 ``BEGIN IMMEDIATE`` to ``COMMIT``: SQLite's write lock orders it against appends from this
 process and from any other process sharing the file, and ``rooms.last_seq`` is read and bumped
@@ -24,8 +25,6 @@ __all__ = [
     "CHANGE_COLUMNS",
     "SEQ_MIGRATION",
     "change_fields",
-    "next_seq",
-    "save_seqs",
     "split_row",
     "update_message",
 ]
@@ -42,7 +41,7 @@ UPDATE rooms SET last_seq = last_id;
 """
 """The schema step of the room sequence. Messages stored before it keep ``seq = id``, so a
 room's sequence continues where its ids were and old messages need no rewrite. An append
-writes its ``seq`` in its INSERT (:func:`next_seq`); ``reactions`` is JSON
+writes its ``seq`` in its INSERT; ``reactions`` is JSON
 ``[[emoji, [who, ...]], ...]`` (NULL: none)."""
 
 CHANGE_COLUMNS = "seq, edited_at, deleted_at, reactions"
@@ -64,27 +63,6 @@ def change_fields(changes: tuple[Any, ...]) -> dict[str, Any]:
     seq, edited_at, deleted_at, reactions = changes
     parsed = () if reactions is None else tuple((e, tuple(w)) for e, w in orjson.loads(reactions))
     return {"seq": seq or 0, "edited_at": edited_at, "deleted_at": deleted_at, "reactions": parsed}
-
-
-def next_seq(conn: sqlite3.Connection, room: str, last_seqs: dict[str, int]) -> int:
-    """The ``seq`` of a message about to be inserted, inside the append's transaction.
-
-    Given before the INSERT, so that the row is written once, already in its place in
-    ``messages_seq``. ``last_seqs`` caches each room's counter for the batch; :func:`save_seqs`
-    writes it back.
-    """
-    if room not in last_seqs:
-        last_seqs[room] = _last_seq(conn, room)
-    last_seqs[room] += 1
-    return last_seqs[room]
-
-
-def save_seqs(conn: sqlite3.Connection, last_seqs: dict[str, int]) -> None:
-    """Store the counters :func:`next_seq` advanced (the room rows exist by then)."""
-    conn.executemany(
-        "UPDATE rooms SET last_seq = ? WHERE name = ?",
-        [(seq, room) for room, seq in last_seqs.items()],
-    )
 
 
 def update_message(
