@@ -73,6 +73,7 @@ STOP_TIMEOUT = 30.0
 CHILD_MODULE = "talkex_widget.notebook.child"
 
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+_SIGHUP: int | None = getattr(signal, "SIGHUP", None)  # POSIX only
 
 
 class EmbeddedServer(Protocol):
@@ -201,11 +202,12 @@ class EmbeddedProcess:
             proc.stdin.write(json.dumps(request).encode() + b"\n")
             proc.stdin.flush()
         answer = _read_answer(proc.stdout, timeout)
-        proc.stdout.close()
         if "port" in answer:
+            proc.stdout.close()
             self._port = int(answer["port"])
             return self
-        self.stop(timeout=5.0)
+        self.stop(timeout=5.0)  # first: a reader still waiting for a line gets its end
+        proc.stdout.close()
         raise _start_error(answer, proc.returncode)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
@@ -232,7 +234,8 @@ def _child_env() -> dict[str, str]:
     does not shadow modules."""
     env = dict(os.environ, PYTHONSAFEPATH="1")
     root = str(Path(__file__).resolve().parents[2])
-    sites = {str(Path(p).resolve()) for p in [*site.getsitepackages(), site.getusersitepackages()]}
+    paths = [*getattr(site, "getsitepackages", list)(), site.getusersitepackages()]
+    sites = {str(Path(p).resolve()) for p in paths}
     if root not in sites:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     return env
@@ -262,7 +265,8 @@ def _start_error(answer: Mapping[str, Any], code: int | None) -> Exception:
         return OSError(answer.get("errno") or 0, message)
     if answer.get("type") == "ValueError":
         return ValueError(message)
-    return RuntimeError(f"the Talkex server process could not start: {message}")
+    kind = f"{answer['type']}: " if "type" in answer else ""
+    return RuntimeError(f"the Talkex server process could not start: {kind}{message}")
 
 
 # -- the child's side -------------------------------------------------------------------------
@@ -271,7 +275,8 @@ def _start_error(answer: Mapping[str, Any], code: int | None) -> Exception:
 def main() -> int:
     """``python -m talkex_widget.notebook.child``: read the config, serve until the kernel goes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the kernel's interrupts are not for us
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the loop can tell a thread's end
+    if _SIGHUP is not None:  # until the loop can tell a thread's end from the kernel's
+        signal.signal(_SIGHUP, signal.SIG_IGN)
     line = sys.stdin.buffer.readline()
     if not line:  # the kernel went before it said anything
         return 0
@@ -289,9 +294,9 @@ def main() -> int:
 
 def _die_with(parent: int) -> None:
     """Ask Linux for SIGHUP when the parent dies; exit now if it already has."""
-    if sys.platform.startswith("linux"):
+    if sys.platform.startswith("linux") and _SIGHUP is not None:
         with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGHUP, 0, 0, 0)
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, _SIGHUP, 0, 0, 0)
     if os.getppid() != parent:
         sys.exit(0)
 
@@ -300,24 +305,27 @@ async def _serve(config: ServerConfig, parent: int) -> int:
     from talkex_widget.server.app import TalkexServer
 
     try:
-        server = TalkexServer(config)
-        await server.start()
-    except OSError as exc:
-        reason = f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
-        _answer({"error": reason, "type": "OSError", "errno": exc.errno})
-        return 1
+        server = TalkexServer(config)  # checks the config, opens the history store
+        try:
+            await server.start()
+        except OSError as exc:
+            reason = f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+            _answer({"error": reason, "type": "OSError", "errno": exc.errno})
+            return 1
     except Exception as exc:
-        _answer({"error": f"{type(exc).__name__}: {exc}", "type": type(exc).__name__})
+        _answer({"error": str(exc), "type": type(exc).__name__})
         return 1
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
 
     def hung_up() -> None:  # the kernel died, or only the thread that started us ended
         if os.getppid() != parent:
             stop.set()
 
-    loop.add_signal_handler(signal.SIGHUP, hung_up)
+    with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows' loop
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        if _SIGHUP is not None:
+            loop.add_signal_handler(_SIGHUP, hung_up)
     threading.Thread(target=_until_eof, args=(loop, stop), name="stdin", daemon=True).start()
     if os.getppid() != parent:  # it went while we started
         stop.set()

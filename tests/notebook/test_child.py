@@ -76,6 +76,15 @@ def test_a_bad_configuration_is_refused_before_any_child() -> None:
     assert not server.running
 
 
+def test_the_childs_own_errors_reach_the_caller(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="history URL 'bogus://x' has unknown scheme"):
+        EmbeddedProcess(ServerConfig(port=0, token=TOKEN, db="bogus://x")).start()
+    (tmp_path / "file").touch()
+    unusable = f"sqlite:///{tmp_path}/file/history.db"  # a folder that is a file
+    with pytest.raises(RuntimeError, match="could not start: HistoryError: cannot create"):
+        EmbeddedProcess(ServerConfig(port=0, token=TOKEN, db=unusable)).start()
+
+
 @linux_only
 def test_the_configuration_is_not_in_proc(started: EmbeddedProcess) -> None:
     """Anyone on the machine may read a process's command line; the token goes over stdin."""
