@@ -61,6 +61,7 @@ def embedded_config() -> ServerConfig:
         token=secrets.token_urlsafe(32),
         db=store_url(db),
         view_key=secrets.token_urlsafe(32),  # for the Jupyter extension's viewer tokens
+        hosted_by="notebook",  # pages say "the notebook hosting this chat has stopped" when it goes
     )
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
 from talkex_widget.client import RoomClient, Socket
-from talkex_widget.notebook.embedded import ServerThread
+from talkex_widget.notebook.child import start_embedded_server
+from talkex_widget.notebook.embedded import ServerThread, embedded_config
 from talkex_widget.server.app import ServerConfig
 
 
@@ -56,3 +59,18 @@ def test_bind_errors_reach_the_caller() -> None:
             ServerThread(ServerConfig(port=first.port, token="t")).start()
     finally:
         first.stop()
+
+
+def test_the_embedded_servers_pages_say_they_are_notebook_hosted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So a page whose notebook stopped says so instead of only "reconnecting"."""
+    monkeypatch.setenv("TALKEX_DB", str(tmp_path / "history.db"))
+    server = start_embedded_server(embedded_config())
+    try:
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        with browser.open(server.url, timeout=10) as reply:  # the token URL sets a cookie
+            page = reply.read().decode()
+        assert 'data-hosted-by="notebook"' in page
+    finally:
+        server.stop()
