@@ -10,6 +10,7 @@ from talkex_widget.core.names import (
     LookAlikes,
     NameRefused,
     _prototypes,
+    _translation,
     check_not_confusable,
     check_visible,
     confusable,
@@ -171,6 +172,9 @@ def test_the_index_keeps_every_name_that_shares_a_skeleton() -> None:
     assert index.look_alike("Adа") is None
 
 
-def test_load_reads_the_map_that_skeletons_use() -> None:
+def test_load_reads_the_map_ahead_of_the_first_name() -> None:
+    _translation.cache_clear()
     load()
-    assert skeletons("ВОВ")[1] == skeletons("BOB")[1]
+    assert _translation.cache_info().currsize == 1  # read now, not at the first join
+    assert len(_translation()) == len(_prototypes())
+    assert skeletons.__wrapped__("ВОВ")[1] == skeletons.__wrapped__("BOB")[1]
