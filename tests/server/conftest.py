@@ -11,9 +11,10 @@ import pytest
 from talkex_widget.backends.history.memory import MemoryHistory
 from talkex_widget.backends.pubsub.memory import MemoryPubSub
 from talkex_widget.core.presence_batch import BATCH_MAX
+from talkex_widget.server.members import Member
 from talkex_widget.server.service import ChatService
 
-from .fakes import FakeClock
+from .fakes import FakeClock, FakePeer
 
 MakeService = Callable[..., Awaitable[ChatService]]
 
@@ -41,3 +42,13 @@ def flush(service: ChatService) -> None:
     clock = service.presence.scheduler
     assert isinstance(clock, FakeClock)
     clock.advance(BATCH_MAX)
+
+
+async def join_lobby(
+    service: ChatService, nickname: str, payload: dict[str, Any] | None = None
+) -> tuple[Member, FakePeer, dict[str, Any]]:
+    """Join the lobby as the session does it: the reply's response, then ``after_join``."""
+    peer = FakePeer(nickname)
+    member, response = await service.join(peer, "lobby", "1", payload or {})
+    await service.after_join(member)
+    return member, peer, response

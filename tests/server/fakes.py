@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 
+from talkex_widget.core.presence import State, sync_diff, sync_state
+
 
 class FakePeer:
     """A :class:`~talkex_widget.server.members.Peer` that keeps what it is sent."""
@@ -52,6 +54,16 @@ class FakePeer:
 
     def events(self) -> list[str]:
         return [frame[3] for frame in self.frames()]
+
+    def presence(self) -> State:
+        """The presence this peer would build from what it was sent, as phoenix.js does."""
+        state: State = {}
+        for frame in self.frames():
+            if frame[3] == "presence_state":
+                state = sync_state(state, frame[4])
+            elif frame[3] == "presence_diff":
+                state = sync_diff(state, frame[4])
+        return state
 
     def take(self) -> list[list[Any]]:
         """The frames received since the last ``take``."""

@@ -7,40 +7,26 @@ from typing import Any
 
 import pytest
 
-from talkex_widget.core.presence import sync_diff, sync_state
 from talkex_widget.core.rooms import RoomError
-from talkex_widget.server.service import ChatService
 
-from .conftest import MakeService, flush
+from .conftest import MakeService, flush, join_lobby
 from .fakes import FakePeer
 
 
 def metas(peer: FakePeer, key: str) -> list[dict[str, Any]]:
-    state: dict[str, Any] = {}
-    for frame in peer.frames():
-        if frame[3] == "presence_state":
-            state = sync_state(state, frame[4])
-        elif frame[3] == "presence_diff":
-            state = sync_diff(state, frame[4])
+    """``key``'s metas as the peer sees them, without the per-join ``phx_ref``/``online_at``."""
     return [
         {k: v for k, v in m.items() if not k.startswith(("phx_ref", "online_at"))}
-        for m in state[key]["metas"]
+        for m in peer.presence()[key]["metas"]
     ]
-
-
-async def join(service: ChatService, peer: FakePeer, payload: dict[str, Any]) -> Any:
-    member, _ = await service.join(peer, "lobby", "1", payload)
-    await service.after_join(member)
-    return member
 
 
 async def test_the_kernel_kind_is_kept_in_the_meta_through_status_changes(
     make_service: MakeService,
 ) -> None:
     service = await make_service()
-    view = FakePeer("ann")
-    await join(service, view, {})
-    kernel = await join(service, FakePeer("ann"), {"kind": "kernel"})
+    _, view, _ = await join_lobby(service, "ann")
+    kernel, _, _ = await join_lobby(service, "ann", {"kind": "kernel"})
     flush(service)
     assert sorted(metas(view, "ann"), key=len) == [
         {"status": "online"},

@@ -11,36 +11,18 @@ import pytest
 from talkex_widget.backends.history.memory import MemoryHistory
 from talkex_widget.backends.pubsub.memory import MemoryPubSub
 from talkex_widget.client import ConnectError, PushError
-from talkex_widget.core.presence import sync_diff, sync_state
 from talkex_widget.core.rooms import DEFAULT_RULES, RoomError, RoomRules
-from talkex_widget.server.members import Member
 from talkex_widget.server.service import ChatService
 from tests.conftest import Connect, JoinRoom, Raw
 from tests.helpers import eventually
 
-from .conftest import MakeService, flush
+from .conftest import MakeService, flush, join_lobby
 from .fakes import FakeClock, FakePeer
 
 
-async def join(
-    service: ChatService, nickname: str, payload: dict[str, Any] | None = None
-) -> tuple[Member, FakePeer, dict[str, Any]]:
-    """Join the lobby as the session does it: the reply's response, then ``after_join``."""
-    peer = FakePeer(nickname)
-    member, response = await service.join(peer, "lobby", "1", payload or {})
-    await service.after_join(member)
-    return member, peer, response
-
-
 def view(peer: FakePeer) -> dict[str, Any]:
-    """The presence a client builds from what it was sent, as phoenix.js would."""
-    state: dict[str, Any] = {}
-    for frame in peer.frames():
-        if frame[3] == "presence_state":
-            state = sync_state(state, frame[4])
-        elif frame[3] == "presence_diff":
-            state = sync_diff(state, frame[4])
-    return {key: [m["status"] for m in p["metas"]] for key, p in state.items()}
+    """Who the peer sees in the room, with each meta's status."""
+    return {key: [m["status"] for m in p["metas"]] for key, p in peer.presence().items()}
 
 
 # -- directly, with fake peers --------------------------------------------------------------
@@ -50,7 +32,7 @@ async def test_the_join_reply_carries_history_and_the_configured_limits(
     make_service: MakeService,
 ) -> None:
     service = await make_service(rules=RoomRules(max_body=10, max_activity=20))
-    _, _, response = await join(service, "ann")
+    _, _, response = await join_lobby(service, "ann")
     assert response == {
         "messages": [],
         "has_more": False,
@@ -58,18 +40,18 @@ async def test_the_join_reply_carries_history_and_the_configured_limits(
         "read_id": 0,
         "limits": {"max_body": 10, "max_activity": 20, "max_attachment": 1024 * 1024},
     }
-    member, _, _ = await join(service, "bob")
+    member, _, _ = await join_lobby(service, "bob")
     with pytest.raises(RoomError, match="limit 10"):
         await service.post(member, {"body": "x" * 11})
     await service.post(member, {"body": "short"})
-    _, _, later = await join(service, "cy")
+    _, _, later = await join_lobby(service, "cy")
     assert [m["body"] for m in later["messages"]] == ["short"]
 
 
 async def test_join_post_status_and_leave_reach_every_member(make_service: MakeService) -> None:
     service = await make_service()
-    ann, ann_peer, _ = await join(service, "ann")
-    bob, bob_peer, _ = await join(service, "bob")
+    ann, ann_peer, _ = await join_lobby(service, "ann")
+    bob, bob_peer, _ = await join_lobby(service, "bob")
     flush(service)
     assert view(ann_peer) == view(bob_peer) == {"ann": ["online"], "bob": ["online"]}
 
@@ -96,7 +78,7 @@ async def test_a_broadcast_during_a_join_waits_for_the_joiners_state(
     make_service: MakeService,
 ) -> None:
     service = await make_service()
-    ann, _, _ = await join(service, "ann")
+    ann, _, _ = await join_lobby(service, "ann")
     flush(service)
     peer = FakePeer("bob")
     bob, _ = await service.join(peer, "lobby", "7", {})
@@ -112,7 +94,7 @@ async def test_frames_from_other_nodes_reach_members_and_own_ones_are_not_double
     make_service: MakeService,
 ) -> None:
     service = await make_service()
-    ann, peer, _ = await join(service, "ann")
+    ann, peer, _ = await join_lobby(service, "ann")
     flush(service)
     published: list[str] = []
     await service.pubsub.subscribe("room:lobby", lambda _channel, data: published.append(data))
@@ -143,12 +125,12 @@ async def test_a_look_alike_of_someone_on_another_node_is_refused() -> None:
     for service in (a, b):
         await service.start()
     try:
-        await join(a, "Ada")
+        await join_lobby(a, "Ada")
         assert set(b.tracker.state("room:lobby")) == {"Ada"}
         with pytest.raises(RoomError, match="nickname 'Adа' looks like Ada, who is here"):
             await b.join(FakePeer("Adа"), "lobby", "1", {})
         assert "lobby" not in b.rooms  # refused before anything was set up
-        await join(b, "Ada")  # the same person, another tab on another node
+        await join_lobby(b, "Ada")  # the same person, another tab on another node
     finally:
         for service in (a, b):
             await service.close()

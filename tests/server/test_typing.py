@@ -5,20 +5,20 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from talkex_widget.server.members import Member
 from talkex_widget.server.service import ChatService
 from talkex_widget.server.typing import TYPING_INTERVAL
 from tests.conftest import Raw
 
-from .conftest import MakeService, flush
+from .conftest import MakeService, flush, join_lobby
 from .fakes import FakeClock, FakePeer
 
 
-async def join(service: ChatService, nickname: str) -> tuple[Member, FakePeer]:
-    peer = FakePeer(nickname)
-    member, _ = await service.join(peer, "lobby", "1", {})
-    await service.after_join(member)
-    return member, peer
+async def typing_service(make_service: MakeService) -> tuple[ChatService, FakeClock]:
+    """A service whose presence windows and typing throttle both follow one fake clock."""
+    clock = FakeClock()
+    service = await make_service(scheduler=clock)
+    service.typing.clock = lambda: clock.now
+    return service, clock
 
 
 def typing_events(peer: FakePeer) -> list[list[str]]:
@@ -34,12 +34,10 @@ async def settle(service: ChatService) -> None:
 async def test_typists_of_a_window_go_out_together_and_each_sender_is_throttled(
     make_service: MakeService,
 ) -> None:
-    clock = FakeClock()
-    service = await make_service(scheduler=clock)
-    service.typing.clock = lambda: clock.now
-    ann, _ = await join(service, "ann")
-    bob, _ = await join(service, "bob")
-    _, watcher = await join(service, "cy")
+    service, clock = await typing_service(make_service)
+    ann, _, _ = await join_lobby(service, "ann")
+    bob, _, _ = await join_lobby(service, "bob")
+    _, watcher, _ = await join_lobby(service, "cy")
     await settle(service)
 
     service.typing_started(ann)  # the first after a quiet window goes out at once
@@ -75,11 +73,9 @@ async def test_a_typing_push_is_acknowledged_and_reaches_the_others(raw: Raw) ->
 async def test_a_message_ends_the_wait_so_typing_again_shows_at_once(
     make_service: MakeService,
 ) -> None:
-    clock = FakeClock()
-    service = await make_service(scheduler=clock)
-    service.typing.clock = lambda: clock.now
-    ann, _ = await join(service, "ann")
-    _, watcher = await join(service, "bob")
+    service, _ = await typing_service(make_service)
+    ann, _, _ = await join_lobby(service, "ann")
+    _, watcher, _ = await join_lobby(service, "bob")
     await settle(service)
     service.typing_started(ann)
     await settle(service)
