@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,8 +23,7 @@ from jupyter_client.blocking import BlockingKernelClient
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from tests.helpers import free_port
-from tests.notebook.conftest import isolated_lab
+from tests.notebook.conftest import Lab, running_lab
 
 __all__ = ["main"]
 
@@ -36,69 +31,20 @@ ROUNDS = 200
 BUSY_SECONDS = 8
 
 
-class Lab:
-    """A JupyterLab with the Talkex extension, in dirs of its own, and one kernel in it."""
+def start_kernel(lab: Lab) -> BlockingKernelClient:
+    """A new kernel in ``lab`` (no notebook), with a client ready to run code in it."""
+    kernel = lab.api("POST", "/api/kernels", {"name": "python3"})
+    client = BlockingKernelClient(connection_file=str(lab.runtime / f"kernel-{kernel['id']}.json"))
+    client.load_connection_file()
+    client.start_channels()
+    client.wait_for_ready(60)
+    return client
 
-    def __init__(self, root: Path) -> None:
-        dirs, notebooks = isolated_lab(root)
-        self.runtime = dirs.runtime
-        self.port, self.token = free_port(), secrets.token_hex(16)
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyterlab",
-                "--no-browser",
-                "--allow-root",
-                "--ip=127.0.0.1",
-                f"--port={self.port}",
-                "--ServerApp.port_retries=0",
-                f"--IdentityProvider.token={self.token}",
-                f"--ServerApp.root_dir={notebooks}",
-            ],
-            env=dirs.child_env(),
-            cwd=root,
-            stdout=(root / "lab.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.api("GET", "/api/status")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
 
-    def api(self, method: str, path: str, body: Any = None) -> tuple[bytes, Any]:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
-        )
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=30) as response:
-            return response.read(), response.headers
-
-    def kernel(self) -> BlockingKernelClient:
-        kernel = json.loads(self.api("POST", "/api/kernels", {"name": "python3"})[0])
-        client = BlockingKernelClient(
-            connection_file=str(self.runtime / f"kernel-{kernel['id']}.json")
-        )
-        client.load_connection_file()
-        client.start_channels()
-        client.wait_for_ready(60)
-        return client
-
-    def login_cookie(self) -> str:
-        cookies = self.api("GET", "/api/me")[1].get_all("Set-Cookie")
-        return "; ".join(cookie.split(";", 1)[0] for cookie in cookies)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
+def login_cookie(lab: Lab) -> str:
+    """The cookie a browser gets from ``lab`` for its token, as the Jupyter route expects."""
+    cookies = lab.request("GET", "/api/me")[1].get_all("Set-Cookie") or []
+    return "; ".join(cookie.split(";", 1)[0] for cookie in cookies)
 
 
 async def socket_round_trips(url: str, headers: dict[str, str], rounds: int) -> list[float]:
@@ -163,9 +109,11 @@ def row(name: str, times: list[float]) -> str:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="talkex-routes-") as tmp:
-        lab = Lab(Path(tmp))
-        client = lab.kernel()
+    with (
+        tempfile.TemporaryDirectory(prefix="talkex-routes-") as tmp,
+        running_lab(Path(tmp)) as lab,
+    ):
+        client = start_kernel(lab)
         try:
             printed: list[str] = []
             client.execute_interactive(
@@ -180,8 +128,11 @@ def main() -> None:
                 f"{server['url'].replace('http', 'ws', 1)}socket/websocket"
                 f"?vsn=2.0.0&nickname=bench&token={server['token']}"
             )
-            route = f"ws://127.0.0.1:{lab.port}/talkex/socket/websocket?vsn=2.0.0&nickname=bench"
-            cookie = {"Cookie": lab.login_cookie()}
+            route = (
+                f"{lab.url.replace('http', 'ws', 1)}/talkex/socket/websocket"
+                "?vsn=2.0.0&nickname=bench"
+            )
+            cookie = {"Cookie": login_cookie(lab)}
             relay = Relay(client, "".join(printed).strip(), direct)
             print("| route, kernel | heartbeats | median ms | p95 ms |")
             print("| --- | ---: | ---: | ---: |")
@@ -201,7 +152,6 @@ def main() -> None:
             )
         finally:
             client.stop_channels()
-            lab.stop()
 
 
 if __name__ == "__main__":

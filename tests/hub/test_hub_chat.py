@@ -14,6 +14,8 @@ import pytest
 from jupyter_client.blocking import BlockingKernelClient
 from playwright.sync_api import Locator, Page, expect
 
+from ..notebook.conftest import chat_cells, run_all_cells, wait_for_kernel
+from ..notebook.conftest import joined as notebook_joined
 from .harness import Hub
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
@@ -22,10 +24,7 @@ KERNEL_TIMEOUT = 90_000
 JOIN_TIMEOUT = 45_000
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
-CHAT = (
-    "%load_ext talkex_widget",
-    "from talkex_widget import ChatWidget\nw = ChatWidget(room='lobby', nickname='mallory')\nw",
-)
+CHAT = chat_cells("lobby", "mallory")
 
 
 @pytest.fixture(autouse=True)
@@ -40,23 +39,14 @@ def open_notebook(page: Page, hub: Hub, user: str, name: str) -> Page:
     """Open ``name`` in ``user``'s JupyterLab (a workspace of its own), wait for the kernel,
     run all cells."""
     page.goto(f"{hub.url}user/{user}/lab/workspaces/{user}/tree/{name}?reset")
-    page.wait_for_function(
-        """() => {
-            const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-            const status = panel?.querySelector('.jp-Notebook-ExecutionIndicator');
-            const name = panel?.querySelector('.jp-KernelName')?.textContent?.trim();
-            return status?.dataset.status === 'idle' && !!name && name !== 'No Kernel';
-        }""",
-        timeout=KERNEL_TIMEOUT,
-    )
-    page.locator(".lm-MenuBar-itemLabel").get_by_text("Run", exact=True).click()
-    page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+    wait_for_kernel(page, timeout=KERNEL_TIMEOUT)
+    run_all_cells(page)
     return page
 
 
 def joined(page: Page) -> Locator:
-    root = page.locator(".talkex-widget")
-    expect(root.locator(".tx-room[data-joined='true']")).to_be_visible(timeout=JOIN_TIMEOUT)
+    """The widget's root once its room is joined (the hub's proxy makes joins slower)."""
+    root: Locator = notebook_joined(page, timeout=JOIN_TIMEOUT)
     return root
 
 

@@ -25,6 +25,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -91,14 +92,23 @@ class Lab:
     runtime: Path
     log: Path
 
-    def api(self, method: str, path: str) -> Any:
+    def request(self, method: str, path: str, body: Any = None) -> tuple[bytes, Message]:
+        """The REST API's answer to a token-authenticated request (JSON ``body``, if any): the
+        raw body and the headers."""
         request = urllib.request.Request(
-            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+            f"{self.url}{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(request, timeout=60) as response:
-            body = response.read()
-        return json.loads(body) if body else None
+            return response.read(), response.headers
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        """The REST API's JSON answer (``None`` when it has no body)."""
+        answer, _ = self.request(method, path, body)
+        return json.loads(answer) if answer else None
 
     def write_notebook(self, name: str, *sources: str) -> str:
         nb = nbformat.v4.new_notebook(
@@ -210,9 +220,11 @@ def standalone() -> Iterator[ServerThread]:
     thread.stop()
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    root = tmp_path_factory.mktemp("jupyter")
+@contextlib.contextmanager
+def running_lab(root: Path) -> Iterator[Lab]:
+    """A JupyterLab with the extension in Jupyter dirs of its own under ``root`` (see
+    :func:`isolated_lab`), once it answers; its output in ``root/jupyter.log``. Stopped on exit
+    (killed if it takes over 30 s). Shared with ``benchmarks/jupyter_routes.py``."""
     dirs, notebooks = isolated_lab(root)
     port, token = free_port(), secrets.token_hex(16)
     log = root / "jupyter.log"
@@ -237,12 +249,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if process.poll() is not None:
-                pytest.fail(f"jupyter lab exited ({process.returncode}):\n{log.read_text()}")
+                raise RuntimeError(f"jupyter lab exited ({process.returncode}):\n{log.read_text()}")
             with contextlib.suppress(OSError):
                 server.api("GET", "/api/status")
                 break
             if time.monotonic() > deadline:
-                pytest.fail(f"jupyter lab did not answer in {START_TIMEOUT}s:\n{log.read_text()}")
+                raise RuntimeError(
+                    f"jupyter lab did not answer in {START_TIMEOUT}s:\n{log.read_text()}"
+                )
             time.sleep(0.1)
         yield server
     finally:
@@ -252,6 +266,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    with running_lab(tmp_path_factory.mktemp("jupyter")) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
@@ -291,8 +311,16 @@ def open_notebook(context: Any, lab: Lab, name: str, *, app: str = "lab") -> Pag
     else:
         path = f"/notebooks/{name}?"
     page.goto(f"{lab.url}{path}token={lab.token}")
-    # Cells run before the kernel is ready are silently dropped. Both signs must hold at once:
-    # the indicator also says "idle" before any kernel, and the name shows while it starts.
+    wait_for_kernel(page)
+    run_all_cells(page)
+    return page
+
+
+def wait_for_kernel(page: Page, timeout: float = KERNEL_TIMEOUT) -> None:
+    """Wait until the open notebook's kernel has started and is idle.
+
+    Cells run before the kernel is ready are silently dropped. Both signs must hold at once:
+    the indicator also says "idle" before any kernel, and the name shows while it starts."""
     page.wait_for_function(
         """() => {
             const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
@@ -300,10 +328,8 @@ def open_notebook(context: Any, lab: Lab, name: str, *, app: str = "lab") -> Pag
             const name = panel?.querySelector('.jp-KernelName')?.textContent?.trim();
             return status?.dataset.status === 'idle' && !!name && name !== 'No Kernel';
         }""",
-        timeout=KERNEL_TIMEOUT,
+        timeout=timeout,
     )
-    run_all_cells(page)
-    return page
 
 
 def run_all_cells(page: Page) -> None:
@@ -337,10 +363,10 @@ def chat_cells(room: str, nickname: str, server: str | None = None) -> tuple[str
     )
 
 
-def joined(page: Page) -> Any:
+def joined(page: Page, timeout: float = JOIN_TIMEOUT) -> Any:
     """The widget's root once its room is joined."""
     root = page.locator(".talkex-widget")
-    expect(root.locator(".tx-room[data-joined='true']")).to_be_visible(timeout=JOIN_TIMEOUT)
+    expect(root.locator(".tx-room[data-joined='true']")).to_be_visible(timeout=timeout)
     return root
 
 
