@@ -10,8 +10,11 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+from talkex_widget.client import PushError, RoomClient, Socket
 
 
 def free_port() -> int:
@@ -34,6 +37,15 @@ def room_history(port: int, token: str, room: str) -> list[dict[str, Any]]:
         if not page["has_more"] or not page["messages"]:
             return messages
         before = f"&before_id={page['messages'][0]['id']}"
+
+
+async def check_group_room(member: Socket, outsider: Socket, group: str = "data") -> None:
+    """A hub group's room (``group.<group>.lobby``) refuses ``outsider``, saying why, and lets
+    ``member`` in: the same rule whether the hub is real or faked."""
+    room = f"group.{group}.lobby"
+    with pytest.raises(PushError, match=f"not a member of group {group}"):
+        await RoomClient(outsider, room).join()
+    await RoomClient(member, room).join()
 
 
 async def eventually(condition: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from talkex_widget.client import ConnectError, PushError, RoomClient, Socket
+from talkex_widget.client import ConnectError, RoomClient, Socket
 
-from ..helpers import eventually
+from ..helpers import check_group_room, eventually
 from .harness import Hub, _request
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
@@ -90,9 +90,7 @@ def test_group_rooms_are_for_the_groups_members(hub: Hub) -> None:
     async def check() -> None:
         alice, dave = await connect(hub, "alice"), await connect(hub, "dave")
         try:
-            with pytest.raises(PushError, match="not a member of group data"):
-                await RoomClient(dave, "group.data.lobby").join()
-            await RoomClient(alice, "group.data.lobby").join()
+            await check_group_room(member=alice, outsider=dave)
         finally:
             await alice.disconnect()
             await dave.disconnect()
