@@ -8,6 +8,7 @@ import socket
 import time
 import urllib.request
 from collections.abc import Callable
+from email.message import Message
 from typing import Any
 
 import pytest
@@ -37,6 +38,33 @@ def room_history(port: int, token: str, room: str) -> list[dict[str, Any]]:
         if not page["has_more"] or not page["messages"]:
             return messages
         before = f"&before_id={page['messages'][0]['id']}"
+
+
+def api_request(
+    url: str,
+    *,
+    method: str = "GET",
+    token: str | None = None,
+    body: Any = None,
+    timeout: float = 30,
+) -> tuple[bytes, Message]:
+    """A request to a Jupyter or JupyterHub REST API (``Authorization: token``, a JSON
+    ``body``) that bypasses any HTTP proxy of the environment: the raw answer and its headers."""
+    headers = {"Authorization": f"token {token}"} if token else {}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=timeout) as response:
+        return response.read(), response.headers
+
+
+def api_json(url: str, **kwargs: Any) -> Any:
+    """The JSON answer of :func:`api_request` (``None`` when it has no body)."""
+    answer, _ = api_request(url, **kwargs)
+    return json.loads(answer) if answer else None
 
 
 async def check_group_room(member: Socket, outsider: Socket, group: str = "data") -> None:

@@ -17,9 +17,18 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import pytest
 
-__all__ = ["KERNEL_NAME", "REPO", "JupyterDirs", "jupyter_dirs"]
+__all__ = [
+    "KERNEL_NAME",
+    "LAB_SETTINGS",
+    "REPO",
+    "JupyterDirs",
+    "jupyter_dirs",
+    "write_lab_settings",
+    "write_notebook",
+]
 
 REPO = Path(__file__).resolve().parents[1]
 KERNEL_NAME = "python3"
@@ -33,6 +42,12 @@ _DIRS = {
     "JUPYTERLAB_WORKSPACES_DIR": "workspaces",
     "IPYTHONDIR": "ipython",
 }
+LAB_SETTINGS: dict[str, dict[str, object]] = {
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+}
+"""JupyterLab settings of every test lab: no news pop-up over the page, no autosave (tests
+never save a notebook)."""
 _FOREIGN = ("TALKEX_", "JUPYTERHUB_")
 """Variables of the caller's own chat or hub, which would point the tests at them."""
 
@@ -91,6 +106,26 @@ class JupyterDirs:
             json.dumps({"argv": argv, "display_name": "Python 3", "language": "python"})
         )
         return self.kernels
+
+
+def write_lab_settings(folder: Path, settings: dict[str, dict[str, object]]) -> None:
+    """``settings`` (plugin id -> values) as the files JupyterLab reads from its settings
+    folder (``JUPYTERLAB_SETTINGS_DIR``)."""
+    for plugin, values in settings.items():
+        target = folder / f"{plugin}.jupyterlab-settings"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values))
+
+
+def write_notebook(path: Path, *sources: str) -> None:
+    """A notebook of code cells (never run) for this interpreter's ``python3`` kernel."""
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(source) for source in sources],
+        metadata={
+            "kernelspec": {"name": KERNEL_NAME, "display_name": "Python 3", "language": "python"}
+        },
+    )
+    nbformat.write(notebook, path)
 
 
 @pytest.fixture

@@ -19,13 +19,13 @@ import subprocess
 import sys
 import time
 import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..helpers import free_port
+from ..helpers import api_json, free_port
+from ..jupyter_dirs import LAB_SETTINGS, write_lab_settings, write_notebook
 
 __all__ = ["CHP", "PASSWORD", "Hub", "HubSetup", "leftover_processes"]
 
@@ -37,10 +37,6 @@ PASSWORD = "hub-test-password"
 HARNESS_TOKEN_NAME = "harness"
 MARK = "TALKEX_HUB_RUN"
 START_TIMEOUT = 60.0
-LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
-    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
-}
 
 
 @dataclass
@@ -56,15 +52,13 @@ class HubSetup:
     service_env: dict[str, str] = field(default_factory=dict)
 
 
-def _request(url: str, *, method: str = "GET", token: str | None = None, body: Any = None) -> Any:
-    """A JSON request that bypasses any HTTP proxy of the environment."""
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"Authorization": f"token {token}"} if token else {}
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=30) as response:
-        raw = response.read()
-    return json.loads(raw) if raw else None
+def _answers(url: str) -> bool:
+    """``url`` gives a successful answer (the hub, its proxy and the route are up)."""
+    try:
+        api_json(url)
+    except (urllib.error.URLError, OSError):
+        return False
+    return True
 
 
 class Hub:
@@ -95,10 +89,7 @@ class Hub:
         setup = self.setup
         homes = self.root / "home"
         homes.mkdir(exist_ok=True)
-        for plugin, settings in LAB_SETTINGS.items():
-            target = self.root / "lab-settings" / f"{plugin}.jupyterlab-settings"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(settings))
+        write_lab_settings(self.root / "lab-settings", LAB_SETTINGS)
         for user in setup.users:
             (homes / user).mkdir(exist_ok=True)
         spawner_env = {
@@ -180,11 +171,7 @@ class Hub:
         return self
 
     def _hub_answers(self) -> bool:
-        try:
-            _request(f"{self.url}hub/api/")
-        except (urllib.error.URLError, OSError):
-            return False
-        return True
+        return _answers(f"{self.url}hub/api/")
 
     def wait_until(self, condition: Any, what: str, timeout: float = START_TIMEOUT) -> None:
         """Poll ``condition()`` at 10 Hz; fail with the log tail if the hub died or time ran out."""
@@ -205,7 +192,7 @@ class Hub:
     def api(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
         """The hub's REST API (``path`` after ``/hub/api/``), as the harness by default."""
         url = f"{self.url}hub/api/{path.lstrip('/')}"
-        return _request(url, method=method, token=token or self.harness_token, body=body)
+        return api_json(url, method=method, token=token or self.harness_token, body=body)
 
     def user_token(self, user: str) -> str:
         """A fresh API token of ``user``, with all that user's permissions."""
@@ -226,34 +213,12 @@ class Hub:
 
     def write_notebook(self, user: str, name: str, *sources: str) -> str:
         """A notebook of code cells in ``user``'s home (their server's root); its name."""
-        cells = [
-            {
-                "cell_type": "code",
-                "metadata": {},
-                "source": src,
-                "outputs": [],
-                "execution_count": None,
-            }
-            for src in sources
-        ]
-        notebook = {
-            "cells": cells,
-            "metadata": {
-                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-            },
-            "nbformat": 4,
-            "nbformat_minor": 5,
-        }
-        (self.root / "home" / user / name).write_text(json.dumps(notebook))
+        write_notebook(self.root / "home" / user / name, *sources)
         return name
 
     def service_answers(self) -> bool:
         """The service's health check answers through the proxy."""
-        try:
-            _request(f"{self.service_url}healthz")
-        except (urllib.error.URLError, OSError):
-            return False
-        return True
+        return _answers(f"{self.service_url}healthz")
 
     def service_pid(self) -> int | None:
         """The running service's process id, found by its mark and command line."""

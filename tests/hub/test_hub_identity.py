@@ -13,15 +13,15 @@ from playwright.sync_api import expect
 
 from talkex_widget.client import ConnectError, RoomClient, Socket
 
-from ..helpers import check_group_room, eventually
-from .harness import Hub, _request
+from ..helpers import api_json, check_group_room, eventually
+from .harness import Hub
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
 
 
 def me(hub: Hub, token: str | None) -> tuple[int, dict[str, Any]]:
     try:
-        return 200, _request(f"{hub.service_url}api/me", token=token)
+        return 200, api_json(f"{hub.service_url}api/me", token=token)
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
 

@@ -22,14 +22,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -46,8 +44,15 @@ from ..browser.conftest import (  # shared: one Chromium per process, screenshot
     new_context,
     pytest_runtest_makereport,
 )
-from ..helpers import free_port
-from ..jupyter_dirs import REPO, JupyterDirs, jupyter_dirs
+from ..helpers import api_request, free_port
+from ..jupyter_dirs import (
+    LAB_SETTINGS,
+    REPO,
+    JupyterDirs,
+    jupyter_dirs,
+    write_lab_settings,
+    write_notebook,
+)
 
 __all__ = [
     "STANDALONE_TOKEN",
@@ -70,8 +75,7 @@ RUN_ALL_TIMEOUT = 15_000
 RUN_ALL_ATTEMPTS = 3
 EXPECT_TIMEOUT = 15_000
 SETTINGS = {
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
-    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    **LAB_SETTINGS,
     # The theme follows the browser's colour scheme: a context made with color_scheme="dark"
     # (or page.emulate_media) gets JupyterLab Dark, the default context JupyterLab Light.
     "@jupyterlab/apputils-extension/themes": {"adaptive-theme": True},
@@ -95,15 +99,9 @@ class Lab:
     def request(self, method: str, path: str, body: Any = None) -> tuple[bytes, Message]:
         """The REST API's answer to a token-authenticated request (JSON ``body``, if any): the
         raw body and the headers."""
-        request = urllib.request.Request(
-            f"{self.url}{path}",
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        return api_request(
+            f"{self.url}{path}", method=method, token=self.token, body=body, timeout=60
         )
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=60) as response:
-            return response.read(), response.headers
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """The REST API's JSON answer (``None`` when it has no body)."""
@@ -111,13 +109,7 @@ class Lab:
         return json.loads(answer) if answer else None
 
     def write_notebook(self, name: str, *sources: str) -> str:
-        nb = nbformat.v4.new_notebook(
-            cells=[nbformat.v4.new_code_cell(source) for source in sources],
-            metadata={
-                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-            },
-        )
-        nbformat.write(nb, self.root / name)
+        write_notebook(self.root / name, *sources)
         return name
 
     def kernel_id(self, name: str) -> str:
@@ -189,10 +181,7 @@ def isolated_lab(root: Path) -> tuple[JupyterDirs, Path]:
     folder beside them."""
     dirs = JupyterDirs.create(root)
     dirs.install_kernelspec()
-    for plugin, values in SETTINGS.items():
-        target = dirs.settings / f"{plugin}.jupyterlab-settings"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(values))
+    write_lab_settings(dirs.settings, SETTINGS)
     # The extension as ``pip install`` enables it (this checkout may be installed without it).
     enable = dirs.root / "config" / "jupyter_server_config.d" / "talkex_widget.json"
     enable.parent.mkdir(parents=True, exist_ok=True)
