@@ -129,6 +129,11 @@ class RawSocket:
         frame = await self.until(lambda f: f[3] == "phx_reply" and f[1] == ref, timeout)
         return frame[4]
 
+    async def join(self, topic: str = "room:lobby", ref: str = "1") -> dict[str, Any]:
+        """Join ``topic`` (``ref`` as join and message ref) and return the server's reply."""
+        self.send([ref, ref, topic, "phx_join", {}])
+        return await self.reply_to(ref)
+
     async def nothing(self, within: float = 0.3) -> None:
         """Assert no frame arrives within ``within`` seconds."""
         try:

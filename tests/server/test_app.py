@@ -29,8 +29,7 @@ async def test_the_join_reply_tells_clients_the_configured_max_body(
     url = f"ws://127.0.0.1:{small_server.port}/socket/websocket?vsn=2.0.0&token={TOKEN}"
     sock = await RawSocket.open(url + "&nickname=ann")
     try:
-        sock.send(["1", "1", "room:lobby", "phx_join", {}])
-        reply = await sock.reply_to("1")
+        reply = await sock.join()
         assert reply["status"] == "ok"
         assert reply["response"]["limits"]["max_body"] == 280
         sock.send(["1", "2", "room:lobby", "new_msg", {"body": "x" * 281}])

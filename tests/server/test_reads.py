@@ -18,8 +18,7 @@ from .fakes import FakeClock, FakePeer
 
 async def joined(raw: Raw, nickname: str) -> tuple[Any, dict[str, Any]]:
     sock = await raw(nickname)
-    sock.send(["1", "1", "room:lobby", "phx_join", {}])
-    reply = await sock.reply_to("1")
+    reply = await sock.join()
     return sock, reply["response"]
 
 

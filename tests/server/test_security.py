@@ -219,8 +219,7 @@ async def test_registered_origins_stay_bounded(server: TalkexServer) -> None:
 async def test_a_socket_is_closed_when_its_signed_token_expires(server: TalkexServer) -> None:
     token = issue_token(SECRET, "ada", ttl=1.5, now=time.time())
     sock = await RawSocket.open(ws_url(server, token=token, nickname="ada"))
-    sock.send(["1", "1", "room:lobby", "phx_join", {}])
-    assert (await sock.reply_to("1"))["status"] == "ok"
+    assert (await sock.join())["status"] == "ok"
     start = time.monotonic()
     while (await sock.recv(10)) is not None:
         pass

@@ -75,8 +75,7 @@ async def knock(base: str, port: int, token: str) -> None:
             sock = await RawSocket.open(url, **headers)
         except HTTPClientError:
             continue
-        sock.send(["1", "1", "room:lobby", "phx_join", {}])
-        await sock.reply_to("1")
+        await sock.join()
         sock.close()
 
 

@@ -224,8 +224,7 @@ async def test_busy_with_an_activity_shows_what_someone_is_running(raw: Raw) -> 
     sock = await raw("dana")
     watcher = await raw("watcher")
     for s in (sock, watcher):
-        s.send(["1", "1", "room:lobby", "phx_join", {}])
-        await s.reply_to("1")
+        await s.join()
     sock.send(["1", "2", "room:lobby", "new_status", {"status": "busy", "activity": "fit()"}])
     assert (await sock.reply_to("2"))["status"] == "ok"
     diff = await watcher.until(

@@ -142,8 +142,7 @@ async def test_unmatched_topic_not_joined_and_unknown_event(raw: Raw) -> None:
     sock.send([None, "2", "room:lobby", "new_msg", {"body": "hi"}])
     reply = await sock.reply_to("2")
     assert reply["status"] == "error" and "not joined" in reply["response"]["reason"]
-    sock.send(["3", "3", "room:lobby", "phx_join", {}])
-    await sock.reply_to("3")
+    await sock.join(ref="3")
     sock.send(["3", "4", "room:lobby", "dance", {}])
     reply = await sock.reply_to("4")
     assert reply == {"status": "error", "response": {"reason": "unknown event 'dance'"}}
@@ -164,12 +163,9 @@ async def test_101st_channel_is_refused(raw: Raw) -> None:
 async def test_second_join_replaces_the_first_and_stale_refs_are_ignored(raw: Raw) -> None:
     sock = await raw("erin")
     watcher = await raw("watcher")
-    watcher.send(["1", "1", "room:lobby", "phx_join", {}])
-    await watcher.reply_to("1")
-    sock.send(["1", "1", "room:lobby", "phx_join", {}])
-    await sock.reply_to("1")
-    sock.send(["2", "2", "room:lobby", "phx_join", {}])
-    await sock.reply_to("2")
+    await watcher.join()
+    await sock.join()
+    await sock.join(ref="2")
     # The stale join_ref's push is ignored: no reply, nothing broadcast.
     sock.send(["1", "3", "room:lobby", "new_msg", {"body": "from the old channel"}])
     sock.send(["2", "4", "room:lobby", "new_msg", {"body": "from the new channel"}])
@@ -194,8 +190,7 @@ async def test_invalid_pushes_get_reasons_and_broadcast_nothing(raw: Raw) -> Non
     sock = await raw("fay")
     watcher = await raw("watcher")
     for s in (sock, watcher):
-        s.send(["1", "1", "room:lobby", "phx_join", {}])
-        await s.reply_to("1")
+        await s.join()
     cases = [
         ("new_msg", {"body": "   "}, "empty"),
         ("new_msg", {"body": "x" * 4001}, "too long"),

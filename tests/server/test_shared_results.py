@@ -39,8 +39,7 @@ async def server() -> AsyncIterator[TalkexServer]:
 async def joined(srv: TalkexServer, nickname: str) -> RawSocket:
     url = f"ws://127.0.0.1:{srv.port}/socket/websocket?vsn=2.0.0&token={TOKEN}"
     sock = await RawSocket.open(url + f"&nickname={nickname}")
-    sock.send(["1", "1", "room:lobby", "phx_join", {}])
-    assert (await sock.reply_to("1"))["status"] == "ok"
+    assert (await sock.join())["status"] == "ok"
     return sock
 
 

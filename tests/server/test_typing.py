@@ -59,8 +59,7 @@ async def test_typists_of_a_window_go_out_together_and_each_sender_is_throttled(
 async def test_a_typing_push_is_acknowledged_and_reaches_the_others(raw: Raw) -> None:
     ann, bob = await raw("ann"), await raw("bob")
     for sock in (ann, bob):
-        sock.send(["1", "1", "room:lobby", "phx_join", {}])
-        await sock.reply_to("1")
+        await sock.join()
     ann.send(["1", "2", "room:lobby", "typing", {}])
     reply: Any = await ann.reply_to("2")
     assert reply["status"] == "ok"
