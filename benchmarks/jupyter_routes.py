@@ -41,12 +41,6 @@ def start_kernel(lab: Lab) -> BlockingKernelClient:
     return client
 
 
-def login_cookie(lab: Lab) -> str:
-    """The cookie a browser gets from ``lab`` for its token, as the Jupyter route expects."""
-    cookies = lab.request("GET", "/api/me")[1].get_all("Set-Cookie") or []
-    return "; ".join(cookie.split(";", 1)[0] for cookie in cookies)
-
-
 async def socket_round_trips(url: str, headers: dict[str, str], rounds: int) -> list[float]:
     """Milliseconds from each heartbeat sent to its reply, one at a time."""
     ws = await websocket_connect(HTTPRequest(url, headers=headers))
@@ -132,7 +126,7 @@ def main() -> None:
                 f"{lab.url.replace('http', 'ws', 1)}/talkex/socket/websocket"
                 "?vsn=2.0.0&nickname=bench"
             )
-            cookie = {"Cookie": login_cookie(lab)}
+            cookie = {"Cookie": lab.login_cookie()}
             relay = Relay(client, "".join(printed).strip(), direct)
             print("| route, kernel | heartbeats | median ms | p95 ms |")
             print("| --- | ---: | ---: | ---: |")

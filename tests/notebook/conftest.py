@@ -108,6 +108,12 @@ class Lab:
         answer, _ = self.request(method, path, body)
         return json.loads(answer) if answer else None
 
+    def login_cookie(self) -> str:
+        """A new anonymous Jupyter user's login cookie, as a browser keeps it after ``?token=``
+        (what the Jupyter route to the chat expects)."""
+        cookies = self.request("GET", "/api/me")[1].get_all("Set-Cookie") or []
+        return "; ".join(cookie.split(";", 1)[0] for cookie in cookies)
+
     def write_notebook(self, name: str, *sources: str) -> str:
         write_notebook(self.root / name, *sources)
         return name

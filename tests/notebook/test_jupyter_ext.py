@@ -61,17 +61,6 @@ def get(lab: Lab, path: str, *, auth: bool = True) -> tuple[int, Any]:
         return exc.code, exc.read()
 
 
-def login(lab: Lab) -> str:
-    """A new anonymous Jupyter user's login cookie, as a browser keeps it after ``?token=``."""
-    request = urllib.request.Request(
-        f"{lab.url}/api/me", headers={"Authorization": f"token {lab.token}"}
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=30) as response:
-        cookies = response.headers.get_all("Set-Cookie")
-    return "; ".join(cookie.split(";", 1)[0] for cookie in cookies)
-
-
 async def route_socket(lab: Lab, query: str, cookie: str | None) -> WebSocketClientConnection:
     """The route's socket as a page sends it: Jupyter's login in its cookie, and the chat's
     own ``token`` query parameter (which the route replaces)."""
@@ -127,7 +116,7 @@ async def test_another_site_cannot_use_a_viewers_login(
     """Browsers send cookies with cross-site WebSocket requests: Jupyter's origin check
     refuses them, so another site cannot chat as whoever is logged in to Jupyter."""
     url = f"{lab.url.replace('http', 'ws', 1)}/talkex/socket/websocket?vsn=2.0.0"
-    headers = {"Cookie": login(lab), "Origin": "http://evil.example"}
+    headers = {"Cookie": lab.login_cookie(), "Origin": "http://evil.example"}
     with pytest.raises(HTTPClientError) as refused:
         await websocket_connect(HTTPRequest(url, headers=headers, request_timeout=30))
     assert refused.value.code == 403
@@ -151,7 +140,7 @@ def test_the_message_api_answers_through_the_route_under_jupyters_policy(
     lab: Lab, route_server: ServerThread
 ) -> None:
     request = urllib.request.Request(
-        f"{lab.url}/talkex/api/rooms/lobby/messages", headers={"Cookie": login(lab)}
+        f"{lab.url}/talkex/api/rooms/lobby/messages", headers={"Cookie": lab.login_cookie()}
     )
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(request, timeout=30) as response:
@@ -194,10 +183,10 @@ async def test_the_socket_speaks_as_the_viewer_whatever_the_page_claims(
 ) -> None:
     wanted = f"bob-{os.urandom(3).hex()}"
     forged = issue_view_token("another-key", "mallory", ttl=60)
-    owner = await route_socket(lab, f"nickname={wanted}&token={forged}", login(lab))
+    owner = await route_socket(lab, f"nickname={wanted}&token={forged}", lab.login_cookie())
     await join(owner, "route")
     assert await online_until(owner, lambda names: bool(names)) == {wanted}
-    other = await route_socket(lab, f"nickname={wanted}", login(lab))
+    other = await route_socket(lab, f"nickname={wanted}", lab.login_cookie())
     await join(other, "route")
     names = await online_until(other, lambda names: len(names) == 2)
     (stranger,) = names - {wanted}
@@ -269,7 +258,7 @@ async def test_the_route_socket_carries_the_viewers_colour_into_presence(
     lab: Lab, route_server: ServerThread
 ) -> None:
     wanted = f"cy-{os.urandom(3).hex()}"
-    ws = await route_socket(lab, f"nickname={wanted}&color={quote(COLOUR)}", login(lab))
+    ws = await route_socket(lab, f"nickname={wanted}&color={quote(COLOUR)}", lab.login_cookie())
     await join(ws, "colours")
     while True:
         message = await asyncio.wait_for(ws.read_message(), 15)

@@ -6,15 +6,14 @@ reason in ada's cell output and nothing is stored. Screenshots of the widget and
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from ..browser.conftest import ARTIFACTS
+from ..helpers import api_json
 from .conftest import Lab, chat_cells, joined, open_notebook
 
 pytestmark = pytest.mark.browser
@@ -49,12 +48,7 @@ REFUSED = (
 
 
 def stored(server_url: str, token: str) -> list[dict[str, Any]]:
-    request = urllib.request.Request(
-        f"{server_url}api/rooms/{ROOM}/messages", headers={"Authorization": f"token {token}"}
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=30) as response:
-        return list(json.loads(response.read())["messages"])
+    return list(api_json(f"{server_url}api/rooms/{ROOM}/messages", token=token)["messages"])
 
 
 def check_results(root: Any) -> None:
