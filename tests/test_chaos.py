@@ -44,6 +44,7 @@ TOKEN = "chaos-token"
 CLIENTS = 20
 MESSAGES_EACH = 15
 KILLS = 4
+CONVERGE_TIMEOUT = 20  # seconds for the last broadcasts to land everywhere
 
 
 @dataclass
@@ -127,6 +128,33 @@ def report(drivers: list[Driver], server: TalkexServe) -> str:
         for d in drivers
     )
     return f"{clients}\nserver log (end):\n{server.log_tail()}"
+
+
+async def converged(drivers: list[Driver], server: TalkexServe, seed: int) -> list[Any]:
+    """Every client holds every message in the state the server holds *now*: the history is
+    read again at each try, since a change pushed under load may land after the first read.
+    On failure, says which client differs from the server, and where."""
+    deadline = time.monotonic() + CONVERGE_TIMEOUT
+    while True:
+        history = await asyncio.to_thread(room_history, server.port, TOKEN, "lobby")
+        final = [state(m) for m in history]
+        behind = {
+            d.name: [
+                (held, wanted)
+                for held, wanted in zip([state(m) for m in d.room.ordered()], final, strict=False)
+                if held != wanted
+            ][:3]
+            for d in drivers
+            if [state(m) for m in d.room.ordered()] != final
+        }
+        if not behind:
+            return final
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"after {CONVERGE_TIMEOUT}s these clients still differ from the server "
+                f"(seed {seed}; client state, server state): {behind}\n{report(drivers, server)}"
+            )
+        await asyncio.sleep(0.2)
 
 
 def summary(message: dict[str, Any]) -> tuple[int, str, str | None]:
@@ -290,12 +318,7 @@ async def test_no_message_is_lost_or_doubled_while_the_server_is_killed(
             assert d.room.last_seen_id == history_ids[-1]
         changes = sum(d.changes for d in drivers)
         assert changes > 50, f"only {changes} changes were acknowledged (seed {seed})"
-        final = [state(m) for m in history]
-        await wait(
-            lambda: all([state(m) for m in d.room.ordered()] == final for d in drivers),
-            10,
-            "every client to hold every message's final state",
-        )
+        final = await converged(drivers, server, seed)
 
         for d in drivers:
             await d.room.socket.disconnect()
