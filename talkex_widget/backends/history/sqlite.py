@@ -34,6 +34,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,7 @@ from talkex_widget.backends.history.sqlite_batch import (
     row_message,
     settle,
 )
-from talkex_widget.backends.history.sqlite_changes import (
-    update_message,
-)
+from talkex_widget.backends.history.sqlite_changes import changed_after, update_message
 from talkex_widget.backends.history.sqlite_reads import READ_POSITION, mark_read
 from talkex_widget.backends.history.sqlite_schema import (
     SCHEMA_V1,
@@ -69,10 +68,12 @@ __all__ = ["SCHEMA_V1", "SCHEMA_VERSION", "SYNCHRONOUS", "SqliteHistory"]
 
 _BUSY_TIMEOUT_S = 10.0
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_by_seq = attrgetter("seq")
 
-_Query = tuple[str, tuple[Any, ...]]
+_Query = tuple[str, tuple[Any, ...] | dict[str, Any]]
 _BEFORE = f"SELECT {COLUMNS} FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?"
 _LAST_SEQ = "SELECT last_seq FROM rooms WHERE name = ?"
+_CHANGED, _UNCHANGED = changed_after(COLUMNS)
 
 
 class SqliteHistory(HistoryStore):
@@ -279,11 +280,10 @@ class SqliteHistory(HistoryStore):
         self, room: str, after_seq: int, limit: int
     ) -> tuple[list[StoredMessage], bool]:
         check_limit(limit)
-        rows = await self._query(
-            f"SELECT {COLUMNS} FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (room, _clamp(after_seq), _clamp(limit + 1)),
-        )
-        return [row_message(room, row) for row in rows[:limit]], len(rows) > limit
+        params = {"room": room, "seq": _clamp(after_seq), "limit": _clamp(limit + 1)}
+        changed, unchanged = await self._queries((_CHANGED, params), (_UNCHANGED, params))
+        messages = sorted((row_message(room, row) for row in changed + unchanged), key=_by_seq)
+        return messages[:limit], len(messages) > limit
 
     async def last_seq(self, room: str) -> int:
         return _first(await self._query(_LAST_SEQ, (room,)))

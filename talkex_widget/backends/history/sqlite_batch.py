@@ -72,7 +72,7 @@ def insert_batch(conn: sqlite3.Connection, batch: list[Append]) -> list[tuple[St
                 ).fetchone()
                 counter = counters[room] = list(row) if row else [0, 0]
             counter[0] += 1
-            counter[1] += 1  # the seq is given here, in the INSERT: the row is written once
+            counter[1] += 1  # stored as NULL: id + the room's shift (see .sqlite_changes)
             message = StoredMessage(
                 counter[0],
                 room,
@@ -85,18 +85,9 @@ def insert_batch(conn: sqlite3.Connection, batch: list[Append]) -> list[tuple[St
             )
             content = None if request.content is None else orjson.dumps(request.content)
             conn.execute(
-                "INSERT INTO messages (room, id, author, body, sent_at, client_id, content, seq)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    room,
-                    message.id,
-                    author,
-                    message.body,
-                    message.sent_at,
-                    client_id,
-                    content,
-                    message.seq,
-                ),
+                "INSERT INTO messages (room, id, author, body, sent_at, client_id, content)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (room, message.id, author, message.body, message.sent_at, client_id, content),
             )
             if request.attachment is not None:
                 attachment = request.attachment

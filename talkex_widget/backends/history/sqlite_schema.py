@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from talkex_widget.backends.history import HistoryError
-from talkex_widget.backends.history.sqlite_changes import SEQ_MIGRATION
+from talkex_widget.backends.history.sqlite_changes import SEQ_MIGRATION, SEQ_SHIFTS_MIGRATION
 from talkex_widget.backends.history.sqlite_reads import READS_MIGRATION
 
 __all__ = ["MIGRATIONS", "SCHEMA_V1", "SCHEMA_VERSION", "SYNCHRONOUS", "migrate"]
@@ -56,7 +56,14 @@ CREATE TABLE attachments (
 """Version 3: ``content`` holds a shared result's kind and fields as JSON (``NULL`` for text);
 ``attachments`` the image of a figure, written in the message's own transaction."""
 
-MIGRATIONS = (SCHEMA_V1, _V1_TO_V2, _V2_TO_V3, READS_MIGRATION, SEQ_MIGRATION)
+MIGRATIONS = (
+    SCHEMA_V1,
+    _V1_TO_V2,
+    _V2_TO_V3,
+    READS_MIGRATION,
+    SEQ_MIGRATION,
+    SEQ_SHIFTS_MIGRATION,
+)
 """``MIGRATIONS[v]`` takes a database from ``user_version`` v to v + 1; a new file starts at 0,
 so a fresh database and an upgraded one are built by the same statements."""
 

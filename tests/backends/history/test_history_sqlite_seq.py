@@ -1,11 +1,16 @@
-"""SQLite and the room sequence: a history file written before it is upgraded in place."""
+"""SQLite and the room sequence: files written before it or before it was stored only for
+changed messages are upgraded in place, and every read gives the seq an append gave."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from pathlib import Path
 
+from talkex_widget.backends.history import HistoryStore
+from talkex_widget.backends.history.memory import MemoryHistory
 from talkex_widget.backends.history.sqlite import SCHEMA_VERSION, SqliteHistory
+from talkex_widget.backends.history.sqlite_schema import MIGRATIONS
 from talkex_widget.core.changes import Edit, React, apply_change
 
 SENT_AT = "2026-11-29T15:40:01.123Z"
@@ -103,3 +108,107 @@ async def test_the_sequence_survives_a_restart(sqlite_path: Path) -> None:
         assert (second.id, second.seq) == (2, 3)
     finally:
         await store.close()
+
+
+def stored_seqs(path: Path) -> dict[int, int | None]:
+    """The ``seq`` column of the lobby as the file holds it (``None``: derived from the id)."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT id, seq FROM messages WHERE room = 'lobby' ORDER BY id")
+        found = dict(rows.fetchall())
+    conn.close()
+    return found
+
+
+async def test_only_changed_messages_store_their_seq(sqlite_path: Path) -> None:
+    store = SqliteHistory(sqlite_path)
+    try:
+        for body in ("a", "b", "c"):
+            await store.append("lobby", "ann", body, SENT_AT)
+        await store.update("lobby", 2, lambda m: apply_change(m, Edit("B"), "ann", SENT_AT))
+        fourth, _ = await store.append("lobby", "ann", "d", SENT_AT)
+        assert fourth.seq == 5
+    finally:
+        await store.close()
+    # plain posts leave the indexed column empty: appends never touch the seq index
+    assert stored_seqs(sqlite_path) == {1: None, 2: 4, 3: None, 4: None}
+    with sqlite3.connect(sqlite_path) as conn:
+        plan = " ".join(
+            str(row[-1])
+            for row in conn.execute(
+                "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE room = 'x' AND seq > 1"
+                " ORDER BY seq"
+            )
+        )
+    conn.close()
+    assert "messages_changed" in plan
+
+
+async def test_a_version_5_file_with_edits_keeps_every_seq(sqlite_path: Path) -> None:
+    """Version 5 stored every message's seq; the upgrade keeps them and new posts continue."""
+    sqlite_path.parent.mkdir()
+    with sqlite3.connect(sqlite_path) as conn:
+        conn.executescript("".join(MIGRATIONS[:5]))
+        conn.executemany(
+            "INSERT INTO messages (room, id, author, body, sent_at, seq, edited_at)"
+            " VALUES ('lobby', ?, 'ann', ?, ?, ?, ?)",
+            # 1, 2, 3 posted (seq 1-3); 1 edited (seq 4); 4 posted (seq 5); 2 edited (seq 6)
+            [
+                (1, "one!", SENT_AT, 4, SENT_AT),
+                (2, "two!", SENT_AT, 6, SENT_AT),
+                (3, "three", SENT_AT, 3, None),
+                (4, "four", SENT_AT, 5, None),
+            ],
+        )
+        conn.execute("INSERT INTO rooms (name, last_id, last_seq) VALUES ('lobby', 4, 6)")
+        conn.execute("PRAGMA user_version = 5")
+    conn.close()
+    store = SqliteHistory(sqlite_path)
+    try:
+        fifth, _ = await store.append("lobby", "bob", "five", SENT_AT)
+        assert (fifth.id, fifth.seq) == (5, 7)
+        page, _ = await store.after("lobby", 0, 10)
+        assert [(m.id, m.seq) for m in page] == [(1, 4), (2, 6), (3, 3), (4, 5), (5, 7)]
+        changed, more = await store.changed_after("lobby", 3, 2)
+        assert ([(m.id, m.seq) for m in changed], more) == ([(1, 4), (4, 5)], True)
+        changed, _ = await store.changed_after("lobby", 5, 10)
+        assert [(m.id, m.seq) for m in changed] == [(2, 6), (5, 7)]
+    finally:
+        await store.close()
+    assert stored_seqs(sqlite_path) == {1: 4, 2: 6, 3: 3, 4: 5, 5: None}
+
+
+async def test_every_read_gives_the_seq_of_the_memory_store(sqlite_path: Path) -> None:
+    """Random posts and changes in two rooms, the file reopened midway: every read of the
+    SQLite store (pages, "changed after" from every seq, any page size) matches the memory
+    store, where each message holds its seq."""
+    rng = random.Random(20261202)
+    stores: list[HistoryStore] = [MemoryHistory(), SqliteHistory(sqlite_path)]
+    for step in range(400):
+        if step == 200:
+            await stores[1].close()
+            stores[1] = SqliteHistory(sqlite_path)
+        room = rng.choice(("lobby", "dev"))
+        last = await stores[0].last_seq(room)
+        latest, _ = await stores[0].before(room, None, 1)
+        if latest and rng.random() < 0.4:  # a burst of changes, as reactions come
+            target = rng.randint(1, latest[-1].id)
+            react = React(rng.choice(("👍", "🎉", "👀")))
+            for store in stores:
+                await store.update(
+                    room, target, lambda m, r=react: apply_change(m, r, "bob", SENT_AT)
+                )
+        else:
+            results = [await store.append(room, "ann", f"{step}", SENT_AT) for store in stores]
+            assert results[0] == results[1]
+        assert await stores[1].last_seq(room) == await stores[0].last_seq(room) >= last
+    try:
+        for room in ("lobby", "dev"):
+            assert await stores[1].after(room, 0, 500) == await stores[0].after(room, 0, 500)
+            assert await stores[1].before(room, None, 30) == await stores[0].before(room, None, 30)
+            for after_seq in range(-1, await stores[0].last_seq(room) + 2):
+                for limit in (1, 7, 500):
+                    expected = await stores[0].changed_after(room, after_seq, limit)
+                    assert await stores[1].changed_after(room, after_seq, limit) == expected
+    finally:
+        for store in stores:
+            await store.close()
