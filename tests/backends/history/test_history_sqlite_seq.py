@@ -212,3 +212,15 @@ async def test_every_read_gives_the_seq_of_the_memory_store(sqlite_path: Path) -
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_appends_name_every_column_of_rooms(sqlite_path: Path) -> None:
+    """An append rewrites its room's row whole (``INSERT OR REPLACE``): a column added to
+    ``rooms`` without being named there would be reset by every post."""
+    store = SqliteHistory(sqlite_path)
+    await store.append("lobby", "ann", "hi", SENT_AT)
+    await store.close()
+    with sqlite3.connect(sqlite_path) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(rooms)")]
+    conn.close()
+    assert columns == ["name", "last_id", "last_seq"]
