@@ -54,13 +54,6 @@ def test_other_avatar_urls_are_dropped(url: object) -> None:
     assert checked_avatar_url(url) is None
 
 
-def test_an_https_url_without_a_host_is_dropped() -> None:
-    # Server side only: the browser's URL parser reads "https:///nohost" as https://nohost/
-    # (special schemes skip extra slashes), so avatarSource keeps it; still https, and the
-    # server drops it before any view sees it.
-    assert checked_avatar_url("https:///nohost") is None
-
-
 def test_a_profile_keeps_what_passes_and_its_meta_holds_only_that() -> None:
     profile = Profile.checked("Io", "url(x)", "javascript:alert(1)")
     assert profile == Profile("Io")

@@ -61,6 +61,9 @@ export function avatarBackground(colour) {
 export function avatarSource(url) {
   if (typeof url !== "string" || !url || url.length > 512 || AVATAR_UNSAFE_RE.test(url)) return null;
   if (url.startsWith("/")) return url.startsWith("//") ? null : url;
+  // The host right after "https://", as the server reads it: the URL parser would skip extra
+  // slashes ("https:///host" is https://host/ to it) and keep what the server drops.
+  if (!/^https:\/\/[^/\\]/i.test(url)) return null;
   try {
     const parsed = new URL(url);
     return parsed.protocol === "https:" && parsed.hostname && !parsed.username && !parsed.password ? url : null;
