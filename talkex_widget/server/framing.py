@@ -3,7 +3,7 @@
 Handing a broadcast's text to each socket's ``write_message`` re-encodes it to UTF-8, re-frames
 it and creates a task per socket. The service instead hands the *same* ``str`` object to every
 member of a room, so a :class:`FrameCache` shared by an app's sockets, which remembers the text
-object it framed last, frames a broadcast once and gives every socket the same bytes.
+objects it framed last, frames a broadcast once and gives every socket the same bytes.
 """
 
 from __future__ import annotations
@@ -22,23 +22,31 @@ def text_frame(payload: bytes) -> bytes:
 
 
 class FrameCache:
-    """The frame of the last text object framed, recognised by identity.
+    """The frames of the last two text objects framed, recognised by identity.
 
     Identity, not equality: comparing a long text costs what framing it again would, while the
-    same object arriving again means "the same broadcast". The cache holds a reference to
-    the text, so its ``id`` cannot be reused by another string while it is cached. The pair is
+    same object arriving again means "the same broadcast". Two, because a presence flush
+    alternates between each joiner's own ``presence_state`` and the one diff they all get
+    after it: with only the last text remembered, that diff (thousands of joins in a storm)
+    was encoded and framed again for every joiner. The cache holds references to the texts, so
+    their ``id`` cannot be reused by other strings while they are cached. Both pairs are
     replaced in one assignment, so a cache shared across threads never pairs a text with
     another text's frame.
     """
 
     def __init__(self) -> None:
-        self._last: tuple[str, bytes] = ("", text_frame(b""))
+        empty = ("", text_frame(b""))
+        self._recent: tuple[tuple[str, bytes], tuple[str, bytes]] = (empty, empty)
 
     def frame(self, text: str) -> bytes:
-        """``text``'s WebSocket frame, built only if ``text`` is not the object framed last."""
-        last = self._last
+        """``text``'s WebSocket frame, built only if ``text`` is not one of the two objects
+        framed last."""
+        last, before = self._recent
         if last[0] is text:
             return last[1]
+        if before[0] is text:
+            self._recent = (before, last)
+            return before[1]
         frame = text_frame(text.encode())
-        self._last = (text, frame)
+        self._recent = ((text, frame), last)
         return frame

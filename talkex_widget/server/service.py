@@ -242,9 +242,10 @@ class ChatService:
             room.joining.discard(member.peer.nickname)
         meta = online_meta(member.status, activity=member.activity, kind=member.kind)
         meta.update(member.peer.profile_meta())  # kept by status updates, which copy the meta
-        member.phx_ref, diff, delta = self.tracker.track(member.topic, member.peer.nickname, meta)
+        topic = member.topic
+        member.phx_ref, diff, delta = self.tracker.track(topic, member.peer.nickname, meta)
         self.presence.add_joiner(member)
-        await self._presence_changed(member.topic, diff, delta)
+        await self._presence_changed(topic, diff, delta)
 
     async def leave(self, member: Member) -> None:
         room = self.rooms.get(member.room)

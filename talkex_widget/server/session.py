@@ -59,15 +59,16 @@ class Session:
             self.peer.close_peer(CloseCode.POLICY, "flood: too many frames, slow down")
             await self.close()
             return
+        too_big = len(data) > self.service.limits.max_frame_bytes  # closed below, unless a figure
         try:
             message = decode(data)
         except ProtocolError as exc:
-            if await self._too_big(data, None):
+            if too_big and await self._close_too_big(None):
                 return
             log.info("bad frame from %s (%s): %s", self.peer.id, self.peer.nickname, exc.reason)
             self._answer_protocol_error(exc)
             return
-        if await self._too_big(data, message):
+        if too_big and await self._close_too_big(message):
             return
         try:
             await self._dispatch(message)
@@ -78,12 +79,11 @@ class Session:
             log.exception("error handling %s on %s", message.event, message.topic)
             self.send(error_reply(message, "internal server error"))
 
-    async def _too_big(self, data: str | bytes, message: Message | None) -> bool:
+    async def _close_too_big(self, message: Message | None) -> bool:
         """Close with 1009 a frame over ``--max-frame-bytes`` unless it is a figure's
         ``new_msg``: the socket takes frames big enough for ``--max-attachment`` (see
-        :func:`~.app.frame_bytes`), and only an image may use that room."""
-        if len(data) <= self.service.limits.max_frame_bytes:
-            return False
+        :func:`~.app.frame_bytes`), and only an image may use that room. Called for big
+        frames only: every other frame is spared a coroutine."""
         if message is not None and message.event == "new_msg" and _is_figure(message.payload):
             return False
         self.peer.close_peer(CloseCode.TOO_BIG, "frame too large")

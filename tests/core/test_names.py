@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import string
 import unicodedata
 
 import pytest
@@ -9,7 +11,10 @@ import pytest
 from talkex_widget.core.names import (
     LookAlikes,
     NameRefused,
+    _fold_then_map,
+    _map_then_fold,
     _prototypes,
+    _settle,
     _translation,
     check_not_confusable,
     check_visible,
@@ -178,3 +183,19 @@ def test_load_reads_the_map_ahead_of_the_first_name() -> None:
     assert _translation.cache_info().currsize == 1  # read now, not at the first join
     assert len(_translation()) == len(_prototypes())
     assert skeletons.__wrapped__("ВОВ")[1] == skeletons.__wrapped__("BOB")[1]
+
+
+def _the_whole_way(name: str) -> tuple[str, str]:
+    return _settle(name, _fold_then_map), _settle(name, _map_then_fold)
+
+
+def test_ascii_names_get_the_skeletons_of_the_whole_way() -> None:
+    """The one-translate shortcut for ASCII names agrees with normalizing, folding and
+    mapping until stable: for every ASCII character and for many mixed names."""
+    for point in range(128):
+        assert skeletons.__wrapped__(chr(point)) == _the_whole_way(chr(point)), point
+    rng = random.Random(12)
+    for _ in range(5000):
+        name = "".join(rng.choices(string.printable, k=rng.randint(1, 12)))
+        assert skeletons.__wrapped__(name) == _the_whole_way(name), name
+    assert skeletons("50%") == _the_whole_way("50%") == ("5oo/o", "5oo/o")  # leaves ASCII

@@ -50,3 +50,15 @@ def test_another_text_object_is_framed_again_even_when_equal() -> None:
     assert cache.frame(equal) == frame and cache.frame(equal) is not frame
     other = cache.frame("[]")
     assert other == text_frame(b"[]") and cache.frame(first) == frame
+
+
+def test_a_presence_flush_frames_its_diff_once_between_the_joiners_states() -> None:
+    """state, diff, state, diff...: each joiner's own state, then the one diff for them all."""
+    cache = FrameCache()
+    diff = '[null,null,"room:lobby","presence_diff",{"joins":{},"leaves":{}}]'
+    first = cache.frame(diff)
+    for ref in range(3):
+        state = f'["{ref}",null,"room:lobby","presence_state",{{}}]'
+        assert cache.frame(state) == text_frame(state.encode())
+        assert cache.frame(diff) is first
+    assert cache.frame("[]") == text_frame(b"[]") and cache.frame(diff) is first
