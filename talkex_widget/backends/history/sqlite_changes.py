@@ -50,8 +50,8 @@ ALTER TABLE rooms ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
 UPDATE rooms SET last_seq = last_id;
 """
 """The schema step of the room sequence. Messages stored before it keep ``seq = id``, so a
-room's sequence continues where its ids were and old messages need no rewrite. An append
-writes its ``seq`` in its INSERT; ``reactions`` is JSON
+room's sequence continues where its ids were and old messages need no rewrite. Until the next
+step an append wrote its ``seq`` in its INSERT; ``reactions`` is JSON
 ``[[emoji, [who, ...]], ...]`` (NULL: none)."""
 
 SEQ_SHIFTS_MIGRATION = """
