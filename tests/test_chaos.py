@@ -138,14 +138,12 @@ async def converged(drivers: list[Driver], server: TalkexServe, seed: int) -> li
     while True:
         history = await asyncio.to_thread(room_history, server.port, TOKEN, "lobby")
         final = [state(m) for m in history]
+        held_by = {d.name: [state(m) for m in d.room.ordered()] for d in drivers}
         behind = {
-            d.name: [
-                (held, wanted)
-                for held, wanted in zip([state(m) for m in d.room.ordered()], final, strict=False)
-                if held != wanted
-            ][:3]
-            for d in drivers
-            if [state(m) for m in d.room.ordered()] != final
+            name: [(h, w) for h, w in zip(held, final, strict=False) if h != w][:3]
+            or [(f"{len(held)} messages", f"{len(final)} messages")]
+            for name, held in held_by.items()
+            if held != final
         }
         if not behind:
             return final

@@ -13,6 +13,7 @@ import pytest
 
 from talkex_widget.core.profiles import (
     JUPYTER_COLOURS,
+    MAX_AVATAR_URL,
     MAX_DISPLAY_NAME,
     Profile,
     checked_avatar_url,
@@ -52,6 +53,12 @@ def test_avatars_come_from_https_or_the_pages_own_origin(url: str) -> None:
 @pytest.mark.parametrize("url", CATALOGUE["avatar_url"]["dropped"])
 def test_other_avatar_urls_are_dropped(url: object) -> None:
     assert checked_avatar_url(url) is None
+
+
+def test_the_catalogue_has_an_avatar_url_just_past_the_limit() -> None:
+    """The catalogue is data; this keeps its too-long case tied to :data:`MAX_AVATAR_URL`."""
+    lengths = [len(url) for url in CATALOGUE["avatar_url"]["dropped"] if isinstance(url, str)]
+    assert any(MAX_AVATAR_URL < n <= MAX_AVATAR_URL + 32 for n in lengths)
 
 
 def test_a_profile_keeps_what_passes_and_its_meta_holds_only_that() -> None:
