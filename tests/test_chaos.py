@@ -119,11 +119,17 @@ def online(drivers: list[Driver], offline: set[str]) -> list[Driver]:
     return [d for d in drivers if d.name not in offline]
 
 
+def missing(d: Driver) -> list[int]:
+    """The ids up to the client's last one that it lacks: a room's ids have no gaps."""
+    return sorted(set(range(1, (d.room.last_seen_id or 0) + 1)) - set(d.room.messages))[:10]
+
+
 def report(drivers: list[Driver], server: TalkexServe) -> str:
     """Where each client stands, and the server's last words, for a failure message."""
     clients = "\n".join(
         f"{d.name}: {d.room.channel.state}, connected={d.room.socket.connected}, "
         f"opens={d.opens}, {len(d.room.messages)} messages, last_seen={d.room.last_seen_id}, "
+        f"missing={missing(d)}, last_seen_seq={d.room.last_seen_seq}, "
         f"pending={list(d.room.pending)}"
         for d in drivers
     )

@@ -68,3 +68,27 @@ async def test_refused_changes_raise_with_the_reason(join_room: JoinRoom) -> Non
         await bob.react(first, "🦄")
     with pytest.raises(PushError, match="unknown message 99"):
         await bob.delete(99)
+
+
+async def test_a_change_to_a_message_never_received_brings_it(join_room: JoinRoom) -> None:
+    """A ``msg_changed`` for a message the client lacks but is newer than the oldest it holds
+    means its ``new_msg`` never came (a join reply that raced a change left it out): the change
+    carries the whole message, so the client keeps it, as the browser does. One older than
+    every message held stays out: scroll-back loads it."""
+    alice = await join_room("alice")
+    bob = await join_room("bob")
+    ids = [await alice.send(f"m{i}") for i in range(4)]
+    await eventually(lambda: all(i in bob.messages for i in ids))
+    news: list[int] = []
+    bob.on_message.append(lambda m: news.append(m["id"]))
+    del bob.messages[ids[0]], bob.messages[ids[2]]  # as if they never arrived
+
+    await alice.react(ids[2], "👍")
+    await eventually(lambda: ids[2] in bob.messages, what="the missed message")
+    assert bob.messages[ids[2]]["reactions"] == {"👍": ["alice"]}
+    assert news == [ids[2]]
+    await alice.react(ids[0], "👍")
+    later = await alice.send("m4")
+    await eventually(lambda: later in bob.messages)
+    assert ids[0] not in bob.messages  # older than all held: left to scroll-back
+    assert sorted(bob.messages) == [*ids[1:], later]

@@ -123,16 +123,11 @@ class RoomClient:
             self.messages.clear()
         self.has_more = bool(response.get("has_more")) if not self.messages else self.has_more
         # A catch-up comes in seq order (a message new since the last visit may follow newer
-        # ones: it was changed later), and broadcasts may be handled before this reply: so a
-        # message not held is added unless it is older than every one held, a change to a
-        # message never loaded that scrolling back will load as it is now.
-        oldest = min(self.messages, default=None)
+        # ones: it was changed later), and broadcasts may be handled before this reply.
+        oldest = min(self.messages, default=0)
         messages = [m for m in response.get("messages", []) if isinstance(m.get("id"), int)]
         for message in sorted(messages, key=lambda m: int(m["id"])):
-            if message["id"] in self.messages:
-                self._on_changed(message)
-            elif oldest is None or message["id"] > oldest:
-                self._add(message)
+            self._take(message, oldest)
         seq = response.get("seq")
         if isinstance(seq, int):
             self.last_seen_seq = seq
@@ -154,16 +149,33 @@ class RoomClient:
         self._saw_seq(payload)
 
     def _on_changed(self, payload: dict[str, Any]) -> None:
-        """A message's new state: replaces the one held unless that one is as recent."""
+        """A message's new state (a ``msg_changed`` broadcast, or the reply to one's own
+        change): see :meth:`_take`."""
         self._saw_seq(payload)
         message_id = payload.get("id")
-        held = self.messages.get(message_id) if isinstance(message_id, int) else None
-        if held is None or held == payload or held.get("seq", 0) > payload.get("seq", 0):
-            return  # not held (scroll-back loads it as it is now), or already as recent
-        self.messages[message_id] = payload
+        if isinstance(message_id, int):
+            held = message_id in self.messages
+            self._take(payload, 0 if held else min(self.messages, default=0))
+
+    def _take(self, message: dict[str, Any], oldest: int) -> None:
+        """A message's state from the server, as the browser takes it (``applyChanges`` in
+        ``js/src/lib/changes.js``): it replaces the one held unless that one is as recent; a
+        message not held is added unless it is older than every one held (``oldest``, 0 for
+        none), which scroll-back will load as it is now. A change to a message that is newer
+        than that but not held means its ``new_msg`` never reached us: keeping it is what
+        makes the message whole again, since ``last_seen_id`` has moved past it."""
+        message_id = message["id"]
+        held = self.messages.get(message_id)
+        if held is None:
+            if message_id > oldest:
+                self._add(message)
+            return
+        if held == message or held.get("seq", 0) > message.get("seq", 0):
+            return  # already as recent
+        self.messages[message_id] = message
         for callback in self.on_change:
             try:
-                callback(payload)
+                callback(message)
             except Exception:
                 log.exception("on_change callback failed")
 

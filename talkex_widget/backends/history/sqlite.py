@@ -321,15 +321,31 @@ class SqliteHistory(HistoryStore):
         return rows
 
     async def _queries(self, *queries: _Query) -> list[list[tuple[Any, ...]]]:
-        """Run ``queries`` in turn on the reader thread: one hand-over for them all."""
+        """Run ``queries`` in turn on the reader thread: one hand-over for them all, and one
+        snapshot of the file (see :meth:`_fetch`)."""
         await self._ensure_started()
         return await asyncio.get_running_loop().run_in_executor(self._reader, self._fetch, queries)
 
     def _fetch(self, queries: tuple[_Query, ...]) -> list[list[tuple[Any, ...]]]:
-        if self._read_conn is None:  # closed while this query waited for the reader thread
+        """Several queries run in one read transaction, so they all see the same commits.
+
+        Without it a commit can land between two of them: "changed after n" reads the changed
+        messages, then the plain ones, and a message changed in between is in neither (no
+        longer plain, not yet changed when the first query ran), and a join missed it. In WAL
+        mode a read transaction holds its snapshot without blocking the writer.
+        """
+        conn = self._read_conn
+        if conn is None:  # closed while this query waited for the reader thread
             raise HistoryError(f"the message history {self._path} is closed")
         try:
-            return [self._read_conn.execute(sql, params).fetchall() for sql, params in queries]
+            if len(queries) == 1:
+                ((sql, params),) = queries
+                return [conn.execute(sql, params).fetchall()]
+            conn.execute("BEGIN")
+            try:
+                return [conn.execute(sql, params).fetchall() for sql, params in queries]
+            finally:
+                conn.execute("COMMIT")  # nothing written: it only lets the snapshot go
         except sqlite3.Error as exc:
             raise _history_error(self._path, exc) from exc
 

@@ -3,9 +3,12 @@ changed messages are upgraded in place, and every read gives the seq an append g
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from talkex_widget.backends.history import HistoryStore
 from talkex_widget.backends.history.memory import MemoryHistory
@@ -224,3 +227,65 @@ async def test_appends_name_every_column_of_rooms(sqlite_path: Path) -> None:
         columns = [row[1] for row in conn.execute("PRAGMA table_info(rooms)")]
     conn.close()
     assert columns == ["name", "last_id", "last_seq"]
+
+
+class CommitAfterFirstRead:
+    """The store's reader connection, with ``commit`` run once right after the first query
+    it executes (on the reader thread, before the next query): the moment when a busy server
+    commits a change while a join reads."""
+
+    def __init__(self, conn: sqlite3.Connection, commit: Callable[[], object]) -> None:
+        self._conn = conn
+        self._commit: Callable[[], object] | None = commit
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        cursor = self._conn.execute(sql, params)
+        if self._commit is None or not sql.lstrip().upper().startswith("SELECT"):
+            return cursor
+        rows = cursor.fetchall()
+        commit, self._commit = self._commit, None
+        commit()
+        return _Rows(rows)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+class _Rows:
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+
+async def test_a_change_committed_between_the_reads_of_a_catch_up_loses_nothing(
+    sqlite_path: Path,
+) -> None:
+    """ "Changed after n" reads the changed messages, then the plain ones. A message changed by
+    another connection in between must still be in the answer (as it was when the first
+    read ran: its change is broadcast after), not in neither of the two reads."""
+    store, writer = SqliteHistory(sqlite_path), SqliteHistory(sqlite_path)
+    loop = asyncio.get_running_loop()
+    try:
+        for body in ("a", "b", "c"):
+            await store.append("lobby", "ann", body, SENT_AT)
+
+        def edit_third() -> None:
+            change = writer.update("lobby", 3, lambda m: apply_change(m, Edit("C"), "ann", SENT_AT))
+            asyncio.run_coroutine_threadsafe(change, loop).result(timeout=10)
+
+        await store.start()
+        reader = store._read_conn
+        assert reader is not None
+        store._read_conn = CommitAfterFirstRead(reader, edit_third)  # type: ignore[assignment]
+        missed, more = await store.changed_after("lobby", 2, 10)
+        store._read_conn = reader
+        assert [(m.id, m.seq, m.body) for m in missed] == [(3, 3, "c")]
+        assert not more
+        # and the next catch-up from there has the change
+        again, _ = await store.changed_after("lobby", 3, 10)
+        assert [(m.id, m.seq, m.body) for m in again] == [(3, 4, "C")]
+    finally:
+        await store.close()
+        await writer.close()
