@@ -63,24 +63,38 @@ class Channel:
         self._bindings.setdefault(event, []).append(callback)
 
     async def join(self, timeout: float | None = None) -> dict[str, Any]:
-        """Join and return the reply's response; raises :class:`PushError` when refused."""
+        """Join and return the reply's response; raises :class:`PushError` when refused.
+
+        The reply is applied (state, ``on_join`` callbacks) as its frame is read, like
+        phoenix.js does, not when this coroutine resumes: by then the frames the server sent
+        after the reply (a change broadcast right after it) may have been handled, and
+        would have met a channel that had not applied its join yet.
+        """
         self.state = "joining"
         self.join_ref = self.socket.make_ref()
         message = Message(self.join_ref, self.join_ref, self.topic, Event.JOIN.value, self.params)
         try:
-            reply = await self.socket.request(message, timeout)
+            reply = await self.socket.request(message, timeout, on_reply=self._join_replied)
         except BaseException:
-            self.state = "errored"
+            if self.state == "joining":  # no reply came (a reply applied stands)
+                self.state = "errored"
             raise
         if reply.get("status") != "ok":
-            self.state = "errored"
             raise PushError(Event.JOIN.value, reply.get("response", {}))
+        return reply.get("response", {})
+
+    def _join_replied(self, reply: dict[str, Any]) -> None:
+        if reply.get("status") != "ok":
+            self.state = "errored"
+            return
         self.state = "joined"
         self._joined.set()
         response = reply.get("response", {})
         for callback in self.on_join:
-            callback(response)
-        return response
+            try:
+                callback(response)
+            except Exception:
+                log.exception("join callback on %s failed", self.topic)
 
     async def push(
         self, event: str, payload: dict[str, Any], timeout: float | None = None

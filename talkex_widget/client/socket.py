@@ -122,6 +122,7 @@ class Socket:
         self._conn: WebSocketClientConnection | None = None
         self._refs = itertools.count(1)
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._on_reply: dict[str, Callable[[dict[str, Any]], None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._opened: asyncio.Event = asyncio.Event()
         self._closing = False
@@ -242,6 +243,7 @@ class Socket:
                 if not future.done():
                     future.set_exception(ConnectionError("socket closed"))
                 self._replies.pop(ref, None)
+                self._on_reply.pop(ref, None)
             for channel in self.channels:
                 channel._socket_closed()
             for callback in self.on_close:
@@ -268,7 +270,13 @@ class Socket:
             return
         if message.event == Event.REPLY and message.ref in self._replies:
             future = self._replies.pop(message.ref)
+            on_reply = self._on_reply.pop(message.ref, None)
             if not future.done():
+                if on_reply is not None:
+                    try:
+                        on_reply(message.payload)
+                    except Exception:
+                        log.exception("handling the reply to %s failed", message.ref)
                 future.set_result(message.payload)
             return
         for channel in self.channels:
@@ -287,17 +295,31 @@ class Socket:
         # own error is retrieved here instead of being logged as "never retrieved".
         written.add_done_callback(lambda f: f.cancelled() or f.exception())
 
-    async def request(self, message: Message, timeout: float | None = None) -> dict[str, Any]:
-        """Send a frame with a ``ref`` and wait for its ``phx_reply`` payload."""
+    async def request(
+        self,
+        message: Message,
+        timeout: float | None = None,
+        on_reply: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Send a frame with a ``ref`` and wait for its ``phx_reply`` payload.
+
+        ``on_reply`` is called with the payload as the reply frame is read, before any frame
+        after it: the awaiting coroutine resumes later, when the read loop may already have
+        handled the frames that followed (a broadcast the server sent after a join reply must
+        find the join applied). Not called for a reply that comes after the timeout.
+        """
         ref = message.ref or self.make_ref()
         message = Message(message.join_ref, ref, message.topic, message.event, message.payload)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._replies[ref] = future
+        if on_reply is not None:
+            self._on_reply[ref] = on_reply
         try:
             self.send(message)
             return await asyncio.wait_for(future, timeout or self.timeout)
         finally:
             self._replies.pop(ref, None)
+            self._on_reply.pop(ref, None)
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         self.raise_if_stopped()
