@@ -41,6 +41,13 @@ describe("mergeMessages", () => {
     expect(mergeMessages([server], [provisional])[0]).toBe(server);
   });
 
+  it("keeps a held message over an older copy of it (a lower seq)", () => {
+    const edited = msg(5, "ann", { body: "hello", edited_at: "2024-03-01T10:06:00.000Z", seq: 9 });
+    const posted = msg(5, "ann", { body: "helo", seq: 5 });
+    expect(mergeMessages([edited], [posted])).toEqual([edited]);
+    expect(mergeMessages([posted], [edited])).toEqual([edited]);
+  });
+
   it("ignores entries without an integer id", () => {
     expect(mergeMessages([], [{ body: "x" }, null, msg(1)]).map((m) => m.id)).toEqual([1]);
   });

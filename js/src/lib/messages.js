@@ -6,7 +6,11 @@
 // A pending message is one we sent without an ok reply yet:
 // {client_id, body, author, sent_at, state: "sending" | "failed", error}.
 
-/** `existing` and `incoming` merged, deduplicated by id and sorted by id. */
+/**
+ * `existing` and `incoming` merged, deduplicated by id and sorted by id. A copy with a lower
+ * `seq` than the one held is older and stays out: a `new_msg` queued behind a join reply
+ * that already held the message's later edit must not bring back the text before it.
+ */
 export function mergeMessages(existing, incoming) {
   if (!incoming || incoming.length === 0) return existing;
   const byId = new Map();
@@ -16,6 +20,7 @@ export function mergeMessages(existing, incoming) {
     if (!message || !Number.isInteger(message.id)) continue;
     const current = byId.get(message.id);
     if (current && (message.provisional || current === message)) continue;
+    if (current && !current.provisional && (current.seq || 0) > (message.seq || 0)) continue;
     byId.set(message.id, message);
     changed = true;
   }
