@@ -123,7 +123,7 @@ class RoomClient:
             self.messages.clear()
         self.has_more = bool(response.get("has_more")) if not self.messages else self.has_more
         # A catch-up comes in seq order (a message new since the last visit may follow newer
-        # ones: it was changed later), and broadcasts may be handled before this reply.
+        # ones: it was changed later); broadcasts sent after this reply are handled after it.
         oldest = min(self.messages, default=0)
         messages = [m for m in response.get("messages", []) if isinstance(m.get("id"), int)]
         for message in sorted(messages, key=lambda m: int(m["id"])):

@@ -51,6 +51,10 @@ MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 """Largest frame accepted from the server: a join reply with a page of long messages fits."""
 
 
+OnReply = Callable[[dict[str, Any]], None]
+"""Called with a reply's payload as its frame is read (see :meth:`Socket.request`)."""
+
+
 class ConnectError(Exception):
     """The server refused the WebSocket upgrade (wrong token, bad nickname, bad vsn)."""
 
@@ -121,8 +125,7 @@ class Socket:
         self.channels: list[Channel] = []
         self._conn: WebSocketClientConnection | None = None
         self._refs = itertools.count(1)
-        self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._on_reply: dict[str, Callable[[dict[str, Any]], None]] = {}
+        self._replies: dict[str, tuple[asyncio.Future[dict[str, Any]], OnReply | None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._opened: asyncio.Event = asyncio.Event()
         self._closing = False
@@ -239,11 +242,10 @@ class Socket:
             heartbeat.cancel()
             self._conn = None
             self._opened.clear()
-            for ref, future in list(self._replies.items()):
+            for ref, (future, _) in list(self._replies.items()):
                 if not future.done():
                     future.set_exception(ConnectionError("socket closed"))
                 self._replies.pop(ref, None)
-                self._on_reply.pop(ref, None)
             for channel in self.channels:
                 channel._socket_closed()
             for callback in self.on_close:
@@ -269,8 +271,7 @@ class Socket:
             log.warning("ignoring undecodable frame from server: %s", exc.reason)
             return
         if message.event == Event.REPLY and message.ref in self._replies:
-            future = self._replies.pop(message.ref)
-            on_reply = self._on_reply.pop(message.ref, None)
+            future, on_reply = self._replies.pop(message.ref)
             if not future.done():
                 if on_reply is not None:
                     try:
@@ -299,7 +300,7 @@ class Socket:
         self,
         message: Message,
         timeout: float | None = None,
-        on_reply: Callable[[dict[str, Any]], None] | None = None,
+        on_reply: OnReply | None = None,
     ) -> dict[str, Any]:
         """Send a frame with a ``ref`` and wait for its ``phx_reply`` payload.
 
@@ -311,15 +312,12 @@ class Socket:
         ref = message.ref or self.make_ref()
         message = Message(message.join_ref, ref, message.topic, message.event, message.payload)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._replies[ref] = future
-        if on_reply is not None:
-            self._on_reply[ref] = on_reply
+        self._replies[ref] = (future, on_reply)
         try:
             self.send(message)
             return await asyncio.wait_for(future, timeout or self.timeout)
         finally:
             self._replies.pop(ref, None)
-            self._on_reply.pop(ref, None)
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         self.raise_if_stopped()

@@ -338,7 +338,7 @@ class SqliteHistory(HistoryStore):
         if conn is None:  # closed while this query waited for the reader thread
             raise HistoryError(f"the message history {self._path} is closed")
         try:
-            if len(queries) == 1:
+            if len(queries) == 1:  # a single statement is a snapshot by itself
                 ((sql, params),) = queries
                 return [conn.execute(sql, params).fetchall()]
             conn.execute("BEGIN")
