@@ -252,6 +252,8 @@ class CommitAfterFirstRead:
 
 
 class _Rows:
+    """Rows already fetched, handed back where a cursor was."""
+
     def __init__(self, rows: list[Any]) -> None:
         self.rows = rows
 
@@ -262,9 +264,9 @@ class _Rows:
 async def test_a_change_committed_between_the_reads_of_a_catch_up_loses_nothing(
     sqlite_path: Path,
 ) -> None:
-    """ "Changed after n" reads the changed messages, then the plain ones. A message changed by
-    another connection in between must still be in the answer (as it was when the first
-    read ran: its change is broadcast after), not in neither of the two reads."""
+    """A catch-up ("changed after n") reads the changed messages, then the plain ones. A
+    message changed by another connection in between must still be in the answer (as it was
+    when the first read ran: its change is broadcast after), not in neither of the two."""
     store, writer = SqliteHistory(sqlite_path), SqliteHistory(sqlite_path)
     loop = asyncio.get_running_loop()
     try:
